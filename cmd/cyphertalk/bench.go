@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cyphertalk/cyphertalk-go/models"
+	"github.com/cyphertalk/cyphertalk-go/models/backend"
+	"github.com/cyphertalk/cyphertalk-go/models/bench"
+)
+
+func newBenchCmd(g *globals) *cobra.Command {
+	var presets, configs []string
+	var steps, gemmN int
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure train-step and inference throughput per preset and backend setting, beside a gonum GEMM reference",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			gemm := bench.GEMM(gemmN, 5)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "reference: gonum float32 GEMM %d³: %.1f GFLOP/s\n\n", gemmN, gemm)
+			tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "preset\tbackend\tparams\ts/step\ttrain ex/s\tinfer ex/s\ttrain GFLOP/s\tinfer GFLOP/s\ttrain/GEMM\tinfer/GEMM")
+			for _, name := range presets {
+				p, err := models.LookupPreset(name)
+				if err != nil {
+					return err
+				}
+				for _, c := range configs {
+					r, err := bench.Measure(p, 30522, c, steps)
+					if err != nil {
+						return fmt.Errorf("%s on %s: %w", name, c, err)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%.3f\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\n", r.Preset, r.Backend, r.Params,
+						r.TrainStepSeconds, r.TrainExPerSec, r.InferExPerSec, r.TrainGFLOPS, r.InferGFLOPS, r.TrainGFLOPS/gemm, r.InferGFLOPS/gemm)
+					tw.Flush()
+				}
+			}
+			fmt.Fprintln(out, "\nFLOPs count the encoder's matrix products (training = 3× forward); the embedding gather, softmax and")
+			fmt.Fprintln(out, "element-wise work are not counted, so the ratios understate the work done.")
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&presets, "presets", []string{"nano", "tiny"}, "presets to measure")
+	cmd.Flags().StringSliceVar(&configs, "configs", []string{backend.DefaultConfig, "go:ops_sequential,dotgeneral_large", "go:parallelism=-1"}, "gomlx backend configurations")
+	cmd.Flags().IntVar(&steps, "steps", 10, "timed steps per measurement")
+	cmd.Flags().IntVar(&gemmN, "gemm", 512, "GEMM reference size n (n×n×n)")
+	return cmd
+}

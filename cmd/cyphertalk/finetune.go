@@ -1,0 +1,224 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cyphertalk/cyphertalk-go/datasets"
+	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
+	"github.com/cyphertalk/cyphertalk-go/models"
+	"github.com/cyphertalk/cyphertalk-go/models/finetune"
+	"github.com/cyphertalk/cyphertalk-go/models/pretrain"
+)
+
+type finetuneOpts struct {
+	tasks       []string
+	preset      string
+	maxTrain    int
+	maxEval     int
+	seeds       []uint
+	inits       []string
+	tables      []string
+	fromScratch bool
+	freeze      bool
+	ft          finetune.Config
+	pt          pretrain.Config
+}
+
+func newFinetuneCmd(g *globals) *cobra.Command {
+	o := &finetuneOpts{ft: finetune.DefaultConfig(), pt: pretrain.DefaultConfig("tiny")}
+	cmd := &cobra.Command{
+		Use:   "finetune",
+		Short: "Fine-tune on GLUE tasks from the pre-trained (or a random) model and print dev metrics and wall times",
+		Long: `Fine-tunes on examples from each task's private pool and evaluates on its dev set.
+Lists (--task sst2,qqp --seeds 1,2 --init pretrained,scratch --table frozen,trainable) run every combination
+and print a table of mean ± sd over seeds.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runFinetune(cmd, g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&o.tasks, "task", []string{"sst2"}, "GLUE task(s): "+strings.Join(datasets.TaskNames(), ", "))
+	f.StringVar(&o.preset, "preset", "tiny", "model preset")
+	f.IntVar(&o.maxTrain, "max-train", 4000, "training examples drawn (seeded) from the private pool; 0 = all")
+	f.IntVar(&o.maxEval, "max-eval", 0, "dev examples (seeded subsample); 0 = the full dev set")
+	f.IntVar(&o.ft.Epochs, "epochs", o.ft.Epochs, "epochs")
+	f.Float64Var(&o.ft.LearningRate, "lr", o.ft.LearningRate, "peak learning rate")
+	f.UintSliceVar(&o.seeds, "seeds", []uint{1}, "fine-tuning seeds (data subsample, head init, shuffling)")
+	f.BoolVar(&o.fromScratch, "from-scratch", false, "start from random weights (same as --init scratch)")
+	f.BoolVar(&o.freeze, "freeze-table", false, "freeze the token-embedding table (same as --table frozen)")
+	f.StringSliceVar(&o.inits, "init", nil, "starting points to compare: pretrained, scratch")
+	f.StringSliceVar(&o.tables, "table", nil, "token-table regimes to compare: trainable, frozen")
+	pretrainFlags(cmd, &o.pt)
+	return cmd
+}
+
+type runKey struct{ task, init, table string }
+
+func runFinetune(cmd *cobra.Command, g *globals, o *finetuneOpts) error {
+	if len(o.inits) == 0 {
+		o.inits = []string{"pretrained"}
+		if o.fromScratch {
+			o.inits = []string{"scratch"}
+		}
+	}
+	if len(o.tables) == 0 {
+		o.tables = []string{"trainable"}
+		if o.freeze {
+			o.tables = []string{"frozen"}
+		}
+	}
+	for _, i := range o.inits {
+		if i != "pretrained" && i != "scratch" {
+			return fmt.Errorf("--init %q: want pretrained or scratch", i)
+		}
+	}
+	for _, t := range o.tables {
+		if t != "trainable" && t != "frozen" {
+			return fmt.Errorf("--table %q: want trainable or frozen", t)
+		}
+	}
+	preset, err := models.LookupPreset(o.preset)
+	if err != nil {
+		return err
+	}
+	dir, tok, err := g.dataAndTokenizer("")
+	if err != nil {
+		return err
+	}
+	var ckpt string
+	if slices.Contains(o.inits, "pretrained") {
+		o.pt.Preset = o.preset
+		res, err := pretrain.Run(cmd.Context(), dir, tok, o.pt, pretrain.Options{CacheDir: g.cacheDir, Progress: true})
+		if err != nil {
+			return err
+		}
+		ckpt = res.Path
+		fmt.Fprintf(cmd.OutOrStdout(), "pre-trained base: %s (held-out MLM loss %.3f, unigram %.3f)\n", res.Path, res.HeldOutLoss, res.UnigramLoss)
+		preset.PreLN = o.pt.PreLN
+	}
+	results := map[runKey][]*finetune.Result{}
+	var order []runKey
+	out := cmd.OutOrStdout()
+	for _, task := range o.tasks {
+		info, train, dev, err := loadTask(dir, tok, task, o.maxTrain, o.maxEval, preset.MaxLen)
+		if err != nil {
+			return err
+		}
+		for _, init := range o.inits {
+			for _, table := range o.tables {
+				key := runKey{task, init, table}
+				order = append(order, key)
+				for _, seed := range o.seeds {
+					var m *models.Model
+					if init == "pretrained" {
+						m, _, err = models.Load(ckpt, uint64(seed), "/task_head", "/mlm")
+					} else {
+						m, err = models.New(preset, tok.VocabSize(), uint64(seed))
+					}
+					if err != nil {
+						return err
+					}
+					m.SetTokenTableTrainable(table == "trainable")
+					cfg := o.ft
+					cfg.Seed, cfg.Progress = uint64(seed), true
+					cfg.Label = fmt.Sprintf("%s %s/%s seed %d", task, init, table, seed)
+					res, err := finetune.Train(cmd.Context(), m, info, trainSubsample(train, uint64(seed), o.maxTrain, tok, preset.MaxLen), cfg)
+					if err != nil {
+						return err
+					}
+					if err := finetune.Evaluate(m, info, dev, res); err != nil {
+						return err
+					}
+					results[key] = append(results[key], res)
+					fmt.Fprintf(out, "%-5s %-10s %-9s seed %d: %s  (train %s s/epoch, inference %.2f ms/example)\n",
+						task, init, table, seed, formatMetrics(res.Metrics), formatSeconds(res.TrainSecondsPerEpoch), 1000*res.InferenceSecondsPerExample)
+				}
+			}
+		}
+	}
+	printSummary(out, order, results)
+	return nil
+}
+
+func loadTask(dir string, tok *wordpiece.Tokenizer, task string, maxTrain, maxEval, T int) (datasets.TaskInfo, []datasets.Example, *finetune.Encoded, error) {
+	info, err := datasets.Task(task)
+	if err != nil {
+		return info, nil, nil, err
+	}
+	trainSet, err := datasets.Load(dir, task, "train")
+	if err != nil {
+		return info, nil, nil, err
+	}
+	devSet, err := datasets.Load(dir, task, "dev")
+	if err != nil {
+		return info, nil, nil, err
+	}
+	private, _ := datasets.Pools(trainSet.Examples)
+	dev := datasets.Subsample(devSet.Examples, maxEval, 0)
+	slog.Info("task loaded", "task", task, "train", len(trainSet.Examples), "private_pool", len(private),
+		"malformed_train_rows", len(trainSet.Malformed), "dev", len(dev))
+	return info, private, finetune.Encode(tok, dev, T), nil
+}
+
+func trainSubsample(private []datasets.Example, seed uint64, n int, tok *wordpiece.Tokenizer, T int) *finetune.Encoded {
+	return finetune.Encode(tok, datasets.Subsample(private, n, seed), T)
+}
+
+func formatMetrics(m map[string]float64) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s=%.4f", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+func formatSeconds(xs []float64) string {
+	mean, _ := finetune.MeanStd(xs)
+	return fmt.Sprintf("%.1f", mean)
+}
+
+func printSummary(w io.Writer, order []runKey, results map[runKey][]*finetune.Result) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\ntask\tinit\ttable\tseeds\tmetric\tmean ± sd\ttrain s/epoch\tinference ms/ex")
+	for _, k := range order {
+		rs := results[k]
+		if len(rs) == 0 {
+			continue
+		}
+		names := make([]string, 0)
+		for n := range rs[0].Metrics {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		var epoch, inf []float64
+		for _, r := range rs {
+			e, _ := finetune.MeanStd(r.TrainSecondsPerEpoch)
+			epoch = append(epoch, e)
+			inf = append(inf, 1000*r.InferenceSecondsPerExample)
+		}
+		em, _ := finetune.MeanStd(epoch)
+		im, _ := finetune.MeanStd(inf)
+		for _, n := range names {
+			var xs []float64
+			for _, r := range rs {
+				xs = append(xs, r.Metrics[n])
+			}
+			mean, sd := finetune.MeanStd(xs)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.4f ± %.4f\t%.1f\t%.2f\n", k.task, k.init, k.table, len(rs), n, mean, sd, em, im)
+		}
+	}
+	tw.Flush()
+}

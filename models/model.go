@@ -1,0 +1,273 @@
+package models
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // gomlx's idiomatic dot-import
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+	"github.com/gomlx/gomlx/pkg/ml/layers"
+	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
+
+	"github.com/cyphertalk/cyphertalk-go/models/backend"
+)
+
+// Scope and variable name of the token-embedding table, the matrix the shaking protocol transforms.
+const (
+	TokenTableScope = "/embeddings/token"
+	TokenTableName  = "table"
+	// InitStd is the standard deviation of BERT's weight initialisation, used for every table.
+	InitStd = 0.02
+)
+
+// Model is one encoder instance: its preset, vocabulary size and variables (held in a gomlx context).
+type Model struct {
+	Preset    Preset
+	VocabSize int
+	Backend   backends.Backend
+	Ctx       *context.Context
+}
+
+// New creates a model with freshly initialised weights. The token table is drawn in Go from seed (ChaCha8), so it
+// is identical on every backend; the other variables are drawn by gomlx from the context RNG seeded with seed.
+func New(preset Preset, vocabSize int, seed uint64) (*Model, error) {
+	if err := preset.Validate(); err != nil {
+		return nil, err
+	}
+	if vocabSize < 8 {
+		return nil, fmt.Errorf("vocabulary size %d is too small", vocabSize)
+	}
+	b, err := backend.Shared()
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.New().Checked(false)
+	if err := ctx.SetRNGStateFromSeed(int64(seed & math.MaxInt64)); err != nil {
+		return nil, fmt.Errorf("seeding model RNG: %w", err)
+	}
+	ctx = ctx.WithInitializer(initializers.RandomNormalFn(ctx, InitStd))
+	m := &Model{Preset: preset, VocabSize: vocabSize, Backend: b, Ctx: ctx}
+	m.tokenTableVar().MustSetValue(tensors.FromFlatDataAndDimensions(RandomTable(vocabSize, preset.Hidden, InitStd, seed), vocabSize, preset.Hidden))
+	return m, nil
+}
+
+// RandomTable draws a [rows×dim] row-major table with N(0, std²) entries from seed.
+func RandomTable(rows, dim int, std float64, seed uint64) []float32 {
+	var key [32]byte
+	for i := range 8 {
+		key[i] = byte(seed >> (8 * i))
+	}
+	copy(key[8:], "cyphertalk-token-table")
+	rng := rand.New(rand.NewChaCha8(key))
+	out := make([]float32, rows*dim)
+	for i := range out {
+		out[i] = float32(rng.NormFloat64() * std)
+	}
+	return out
+}
+
+func (m *Model) tokenTableVar() *context.Variable {
+	return m.Ctx.InAbsPath(TokenTableScope).VariableWithShape(TokenTableName, shapes.Make(dtypes.Float32, m.VocabSize, m.Preset.Hidden))
+}
+
+// TokenTable returns a copy of the token-embedding table, row-major [VocabSize×Hidden].
+func (m *Model) TokenTable() []float32 {
+	return tensors.MustCopyFlatData[float32](m.tokenTableVar().MustValue())
+}
+
+// SetTokenTable replaces the token-embedding table. Compiled steps pick the new value up without recompiling.
+func (m *Model) SetTokenTable(table []float32) error {
+	if want := m.VocabSize * m.Preset.Hidden; len(table) != want {
+		return fmt.Errorf("token table has %d values, want %d×%d = %d", len(table), m.VocabSize, m.Preset.Hidden, want)
+	}
+	m.tokenTableVar().MustSetValue(tensors.FromFlatDataAndDimensions(append([]float32(nil), table...), m.VocabSize, m.Preset.Hidden))
+	return nil
+}
+
+// SetTokenTableTrainable freezes (false) or unfreezes the token table. It applies to steps compiled afterwards.
+func (m *Model) SetTokenTableTrainable(trainable bool) { m.tokenTableVar().SetTrainable(trainable) }
+
+// TokenTableTrainable reports whether the token table is trained.
+func (m *Model) TokenTableTrainable() bool { return m.tokenTableVar().Trainable }
+
+// SetTrainableScopes sets every variable whose scope starts with one of prefixes to trainable, and every other
+// model variable to frozen (the token table included, unless a prefix covers it). Used by recovery phases that
+// train only some layers.
+func (m *Model) SetTrainableScopes(prefixes ...string) {
+	for v := range m.Ctx.IterVariables() {
+		if !isModelVariable(v) {
+			continue
+		}
+		v.SetTrainable(hasAnyPrefix(v.Scope(), prefixes))
+	}
+}
+
+// Inputs are one fixed-shape batch of encoded sequences: [B,T] token ids, segment ids and attention mask (1 = token).
+type Inputs struct{ IDs, Segments, Mask *Node }
+
+// Encode runs the embeddings and the transformer layers and returns the final hidden states [B,T,d].
+// upTo < 0 runs all layers; upTo = k returns the output of layer k (1-based; 0 = the embedding layer output).
+func (m *Model) Encode(ctx *context.Context, in Inputs, upTo int) *Node {
+	p := m.Preset
+	g := in.IDs.Graph()
+	batch, seqLen := in.IDs.Shape().Dimensions[0], in.IDs.Shape().Dimensions[1]
+	if seqLen > p.MaxLen {
+		panic(fmt.Sprintf("sequence length %d exceeds the preset's %d", seqLen, p.MaxLen))
+	}
+	table := m.tokenTableVar().ValueGraph(g)
+	x := Gather(table, InsertAxes(in.IDs, -1)) // [B,T,d]
+	x = Add(x, m.EmbedExtras(ctx, in, batch, seqLen))
+	x = m.embeddingOutput(ctx, x)
+	if upTo == 0 {
+		return x
+	}
+	keyMask := ConvertDType(in.Mask, dtypes.Bool)
+	for l := range p.Layers {
+		x = m.layer(ctx.In("encoder").In(fmt.Sprintf("layer_%d", l)), x, keyMask)
+		if upTo == l+1 {
+			return x
+		}
+	}
+	if p.PreLN {
+		x = layers.LayerNormalization(ctx.In("encoder").In("final_norm"), x, -1).Epsilon(1e-12).Done()
+	}
+	return x
+}
+
+// EmbedExtras is the position + segment embedding sum [B,T,d] that is added to the token embeddings.
+func (m *Model) EmbedExtras(ctx *context.Context, in Inputs, batch, seqLen int) *Node {
+	g := in.IDs.Graph()
+	d := m.Preset.Hidden
+	pos := ctx.In("embeddings").In("position").VariableWithShape("table", shapes.Make(dtypes.Float32, m.Preset.MaxLen, d)).ValueGraph(g)
+	// Gather rather than Slice: Slice's gradient needs Pad, which SimpleGo lacks in v0.26.0.
+	pos = Gather(pos, Iota(g, shapes.Make(dtypes.Int32, seqLen, 1), 0))
+	seg := ctx.In("embeddings").In("segment").VariableWithShape("table", shapes.Make(dtypes.Float32, 2, d)).ValueGraph(g)
+	segEmb := Gather(seg, InsertAxes(in.Segments, -1))
+	return Add(segEmb, BroadcastToDims(InsertAxes(pos, 0), batch, seqLen, d))
+}
+
+// EncodeFromEmbeddings runs the layers on an already embedded input x [B,T,d] (token + position + segment, before
+// the embedding LayerNorm). Baselines that perturb the embedding output use it.
+func (m *Model) EncodeFromEmbeddings(ctx *context.Context, x, mask *Node) *Node {
+	x = m.embeddingOutput(ctx, x)
+	keyMask := ConvertDType(mask, dtypes.Bool)
+	for l := range m.Preset.Layers {
+		x = m.layer(ctx.In("encoder").In(fmt.Sprintf("layer_%d", l)), x, keyMask)
+	}
+	if m.Preset.PreLN {
+		x = layers.LayerNormalization(ctx.In("encoder").In("final_norm"), x, -1).Epsilon(1e-12).Done()
+	}
+	return x
+}
+
+func (m *Model) embeddingOutput(ctx *context.Context, x *Node) *Node {
+	if !m.Preset.PreLN {
+		x = layers.LayerNormalization(ctx.In("embeddings").In("layer_norm"), x, -1).Epsilon(1e-12).Done()
+	}
+	return m.dropout(ctx, x)
+}
+
+func (m *Model) dropout(ctx *context.Context, x *Node) *Node {
+	if m.Preset.Dropout == 0 {
+		return x
+	}
+	return layers.DropoutStatic(ctx, x, m.Preset.Dropout)
+}
+
+// layer is one transformer block (post-LN as in BERT, or pre-LN).
+func (m *Model) layer(ctx *context.Context, x, keyMask *Node) *Node {
+	p := m.Preset
+	norm := func(name string, v *Node) *Node {
+		return layers.LayerNormalization(ctx.In(name), v, -1).Epsilon(1e-12).Done()
+	}
+	attIn := x
+	if p.PreLN {
+		attIn = norm("attention_norm", x)
+	}
+	att := layers.MultiHeadAttention(ctx.In("attention"), attIn, attIn, attIn, p.Heads, p.HeadDim()).
+		SetKeyMask(keyMask).SetOutputDim(p.Hidden).Done()
+	x = Add(x, m.dropout(ctx, att))
+	if !p.PreLN {
+		x = norm("attention_norm", x)
+	}
+	ffIn := x
+	if p.PreLN {
+		ffIn = norm("ffn_norm", x)
+	}
+	h := activations.Gelu(layers.Dense(ctx.In("ffn_in"), ffIn, true, p.FFN))
+	h = layers.Dense(ctx.In("ffn_out"), h, true, p.Hidden)
+	x = Add(x, m.dropout(ctx, h))
+	if !p.PreLN {
+		x = norm("ffn_norm", x)
+	}
+	return x
+}
+
+// Pool returns the [CLS] representation: tanh(Dense(h[:,0])) as in BERT.
+func (m *Model) Pool(ctx *context.Context, hidden *Node) *Node {
+	// Gather rather than Slice: Slice's gradient needs Pad, which SimpleGo lacks in v0.26.0.
+	batch := hidden.Shape().Dimensions[0]
+	cls := GatherPositions(hidden, Zeros(hidden.Graph(), shapes.Make(dtypes.Int32, batch, 1)))
+	return Tanh(layers.Dense(ctx.In("pooler"), cls, true, m.Preset.Hidden))
+}
+
+// TaskHead maps pooled [B,d] to [B,numLabels] logits (numLabels = 1 for regression).
+func (m *Model) TaskHead(ctx *context.Context, pooled *Node, numLabels int) *Node {
+	return layers.Dense(ctx.In("task_head"), m.dropout(ctx, pooled), true, numLabels)
+}
+
+// MLMTransform is the masked-LM head's transform of hidden states [N,d] before the tied output projection.
+func (m *Model) MLMTransform(ctx *context.Context, h *Node) *Node {
+	h = activations.Gelu(layers.Dense(ctx.In("mlm").In("transform"), h, true, m.Preset.Hidden))
+	return layers.LayerNormalization(ctx.In("mlm").In("layer_norm"), h, -1).Epsilon(1e-12).Done()
+}
+
+// MLMLogits projects transformed states [N,d] onto the vocabulary with the (tied) token table: [N,V].
+func (m *Model) MLMLogits(ctx *context.Context, h *Node) *Node {
+	g := h.Graph()
+	table := m.tokenTableVar().ValueGraph(g)
+	bias := ctx.In("mlm").WithInitializer(initializers.Zero).VariableWithShape("output_bias", shapes.Make(dtypes.Float32, m.VocabSize)).ValueGraph(g)
+	return Add(DotGeneral(h, []int{1}, nil, table, []int{1}, nil), InsertAxes(bias, 0))
+}
+
+// MLMLabelLogits returns only the logit of each target id, [N], without the [N,V] product (cheap; used with
+// the log-sum-exp of MLMLogits for the cross-entropy).
+func (m *Model) MLMLabelLogits(ctx *context.Context, h, targets *Node) *Node {
+	g := h.Graph()
+	table := m.tokenTableVar().ValueGraph(g)
+	bias := ctx.In("mlm").WithInitializer(initializers.Zero).VariableWithShape("output_bias", shapes.Make(dtypes.Float32, m.VocabSize)).ValueGraph(g)
+	rows := Gather(table, InsertAxes(targets, -1)) // [N,d]
+	b := Gather(bias, InsertAxes(targets, -1))     // [N]
+	return Add(ReduceSum(Mul(h, rows), -1), b)
+}
+
+// GatherPositions picks hidden states [B,T,d] at positions [B,P] → [B*P,d].
+func GatherPositions(hidden, positions *Node) *Node {
+	dims := hidden.Shape().Dimensions
+	b, t, d := dims[0], dims[1], dims[2]
+	p := positions.Shape().Dimensions[1]
+	flat := Reshape(hidden, b*t, d)
+	offsets := MulScalar(Iota(hidden.Graph(), shapes.Make(positions.DType(), b, p), 0), float64(t))
+	idx := Reshape(Add(positions, offsets), b*p, 1)
+	return Gather(flat, idx)
+}
+
+// modelScopes are the scopes that hold model weights (as opposed to optimizer and RNG state).
+var modelScopes = []string{"/embeddings", "/encoder", "/pooler", "/task_head", "/mlm"}
+
+// isModelVariable tells the model's weights apart from optimizer state and RNG state.
+func isModelVariable(v *context.Variable) bool {
+	return hasAnyPrefix(v.Scope(), modelScopes)
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(s, p) })
+}

@@ -1,0 +1,296 @@
+package pretrain
+
+import (
+	stdctx "context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/layers"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
+	"github.com/cyphertalk/cyphertalk-go/internal/atomicfile"
+	"github.com/cyphertalk/cyphertalk-go/models"
+	"github.com/cyphertalk/cyphertalk-go/models/embedinit"
+)
+
+// Config is everything that determines a pre-trained checkpoint (and so its cache key).
+type Config struct {
+	Preset       string   `json:"preset"`
+	Steps        int      `json:"steps"`
+	LearningRate float64  `json:"learning_rate"`
+	WarmupSteps  int      `json:"warmup_steps"`
+	Seed         uint64   `json:"seed"`
+	MaskProb     float64  `json:"mask_prob"`
+	PublicTasks  []string `json:"public_tasks"`
+	// TableInit is "ppmi" (PPMI-SVD on the public corpus) or "random".
+	TableInit string  `json:"table_init"`
+	TableStd  float64 `json:"table_std"`
+	// TrainTable lets MLM update the token table. Off by default: MLM at this scale collapsed the table
+	// (DESIGN.md §4), and the PPMI-SVD table is the knowledge we want to keep.
+	TrainTable    bool    `json:"train_table"`
+	PairObjective bool    `json:"pair_objective"`
+	HeldOut       float64 `json:"held_out"`
+	PreLN         bool    `json:"pre_ln"`
+}
+
+// DefaultConfig is the recipe `make reproduce` uses.
+func DefaultConfig(preset string) Config {
+	return Config{Preset: preset, Steps: 600, LearningRate: 1e-3, WarmupSteps: 60, Seed: 1, MaskProb: 0.15,
+		PublicTasks: []string{"sst2", "qqp"}, TableInit: "ppmi", TableStd: 0.04, PairObjective: true, HeldOut: 0.02}
+}
+
+// Key is the cache key: a hash of the config, the corpus checksum and the vocabulary.
+func (c Config) Key(corpusChecksum, vocabFingerprint string) string {
+	b, _ := json.Marshal(struct {
+		Format string
+		C      Config
+		Corpus string
+		Vocab  string
+	}{"pretrain/1", c, corpusChecksum, vocabFingerprint})
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])[:16]
+}
+
+// Result describes a finished (or cached) pre-training.
+type Result struct {
+	Path           string    `json:"path"`
+	Config         Config    `json:"config"`
+	CorpusChecksum string    `json:"corpus_checksum"`
+	CorpusTokens   int       `json:"corpus_tokens"`
+	Sources        []string  `json:"sources"`
+	Steps          int       `json:"steps"`
+	Seconds        float64   `json:"seconds"`
+	HeldOutLoss    float64   `json:"held_out_mlm_loss"`
+	UnigramLoss    float64   `json:"unigram_loss"`
+	Curve          []float64 `json:"curve"` // training MLM loss, mean per 20 steps
+	Cached         bool      `json:"-"`
+}
+
+// Options are the run-time settings that do not change the checkpoint.
+type Options struct {
+	CacheDir string
+	Progress bool
+}
+
+// Run pre-trains (or reuses the cached checkpoint of) the public base model.
+func Run(ctx stdctx.Context, dataDir string, tok *wordpiece.Tokenizer, cfg Config, opts Options) (*Result, error) {
+	preset, err := models.LookupPreset(cfg.Preset)
+	if err != nil {
+		return nil, err
+	}
+	preset.PreLN = cfg.PreLN
+	if cfg.Steps < 0 || cfg.MaskProb <= 0 || cfg.MaskProb >= 1 {
+		return nil, fmt.Errorf("pretrain: invalid steps %d or mask probability %v", cfg.Steps, cfg.MaskProb)
+	}
+	corpus, err := BuildCorpus(dataDir, tok, cfg.PublicTasks)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(opts.CacheDir, "pretrain", cfg.Preset+"-"+cfg.Key(corpus.Checksum, tok.Fingerprint()))
+	metaPath := filepath.Join(dir, "result.json")
+	if b, err := os.ReadFile(metaPath); err == nil {
+		var r Result
+		if err := json.Unmarshal(b, &r); err == nil {
+			if _, err := os.Stat(r.Path); err == nil {
+				r.Cached = true
+				slog.Info("pre-trained model found in cache", "path", r.Path)
+				return &r, nil
+			}
+		}
+	}
+	start := time.Now()
+	m, err := models.New(preset, tok.VocabSize(), cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.TableInit == "ppmi" {
+		table, st, err := embedinit.Build(corpus.Sentences(), tok.VocabSize(), embedinit.Config{Dim: preset.Hidden,
+			TargetStd: cfg.TableStd, Seed: cfg.Seed, Skip: tok.SpecialIDs()})
+		if err != nil {
+			return nil, fmt.Errorf("PPMI-SVD token table: %w", err)
+		}
+		slog.Info("PPMI-SVD token table built", "seen_ids", st.Seen, "nnz", st.NNZ, "seconds", fmt.Sprintf("%.1f", st.Seconds))
+		if err := m.SetTokenTable(table); err != nil {
+			return nil, err
+		}
+	} else if cfg.TableInit != "random" {
+		return nil, fmt.Errorf("pretrain: table_init %q is not ppmi or random", cfg.TableInit)
+	}
+	m.SetTokenTableTrainable(cfg.TrainTable)
+
+	trainView, heldView := split(corpus, cfg.HeldOut)
+	res := &Result{Config: cfg, CorpusChecksum: corpus.Checksum, CorpusTokens: corpus.Tokens, Sources: corpus.Sources,
+		UnigramLoss: unigramLoss(trainView, heldView, tok)}
+	trainer, err := m.NewTrainer(models.Optim{LearningRate: cfg.LearningRate, WarmupSteps: cfg.WarmupSteps,
+		TotalSteps: cfg.Steps, WeightDecay: 0.01, ClipNorm: 1, Scope: "adam_pretrain"}, func(c *context.Context, in []*Node) (*Node, []*Node) {
+		mlm, pair := Loss(m, c, in)
+		return Add(mlm, pair), []*Node{mlm}
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer trainer.Finalize()
+	smp := newSampler(trainView, tok, preset.MaxLen, cfg.MaskProb, cfg.PairObjective, cfg.Seed)
+	var bar *progressbar.ProgressBar
+	if opts.Progress {
+		bar = progressbar.NewOptions(cfg.Steps, progressbar.OptionSetDescription("pre-training "+cfg.Preset),
+			progressbar.OptionShowCount(), progressbar.OptionSetWriter(os.Stderr), progressbar.OptionThrottle(500*time.Millisecond),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+	}
+	var window float64
+	for step := range cfg.Steps {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("pre-training interrupted at step %d: %w", step, err)
+		}
+		b := smp.batch(preset.BatchSize)
+		_, extras, err := trainer.Step(b.Tensors()...)
+		if err != nil {
+			return nil, err
+		}
+		window += float64(extras[0])
+		if (step+1)%20 == 0 {
+			res.Curve = append(res.Curve, window/20)
+			if bar != nil {
+				bar.Describe(fmt.Sprintf("pre-training %s (MLM loss %.2f)", cfg.Preset, window/20))
+			}
+			window = 0
+		}
+		if bar != nil {
+			_ = bar.Add(1)
+		}
+	}
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	res.Steps = cfg.Steps
+	res.HeldOutLoss, err = HeldOutLoss(m, newSampler(heldView, tok, preset.MaxLen, cfg.MaskProb, cfg.PairObjective, 7), 16)
+	if err != nil {
+		return nil, err
+	}
+	res.Seconds = time.Since(start).Seconds()
+	res.Path = filepath.Join(dir, "model.bin")
+	meta := map[string]string{"corpus_checksum": corpus.Checksum, "config_key": filepath.Base(dir)}
+	if err := m.Save(res.Path, meta); err != nil {
+		return nil, err
+	}
+	b, _ := json.MarshalIndent(res, "", "  ")
+	if err := atomicfile.Write(metaPath, b, 0o644); err != nil {
+		return nil, err
+	}
+	slog.Info("pre-training done", "steps", res.Steps, "held_out_mlm_loss", fmt.Sprintf("%.3f", res.HeldOutLoss),
+		"unigram_loss", fmt.Sprintf("%.3f", res.UnigramLoss), "seconds", fmt.Sprintf("%.0f", res.Seconds))
+	return res, nil
+}
+
+// Loss builds the masked-LM loss (mean over masked slots) and the sentence-pair loss (mean over pair examples)
+// from the inputs of Batch.Tensors.
+func Loss(m *models.Model, ctx *context.Context, in []*Node) (mlm, pair *Node) {
+	ids, seg, mask, pos, targets, weights, isNext, pairW := in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]
+	hidden := m.Encode(ctx, models.Inputs{IDs: ids, Segments: seg, Mask: mask}, -1)
+	mlmSum, wSum := MaskedLMSums(m, ctx, hidden, pos, targets, weights)
+	mlm = Div(mlmSum, MaxScalar(wSum, 1))
+	logits := layers.Dense(ctx.In("mlm").In("pair"), m.Pool(ctx, hidden), true, 2)
+	ce := crossEntropy(logits, isNext)
+	pair = Div(ReduceAllSum(Mul(ce, pairW)), MaxScalar(ReduceAllSum(pairW), 1))
+	return mlm, pair
+}
+
+// MaskedLMSums returns Σ w·CE over the masked slots and Σ w, so callers can average over many batches.
+func MaskedLMSums(m *models.Model, ctx *context.Context, hidden, positions, targets, weights *Node) (sum, count *Node) {
+	n := positions.Shape().Size()
+	h := m.MLMTransform(ctx, models.GatherPositions(hidden, positions))
+	logits := m.MLMLogits(ctx, h)
+	flatTargets := Reshape(targets, n)
+	ce := Sub(logSumExp(logits), m.MLMLabelLogits(ctx, h, flatTargets))
+	w := Reshape(weights, n)
+	return ReduceAllSum(Mul(ce, w)), ReduceAllSum(w)
+}
+
+// logSumExp over the last axis of [N,K] → [N], stable.
+func logSumExp(logits *Node) *Node {
+	mx := StopGradient(ReduceMax(logits, -1))
+	return Add(Log(ReduceSum(Exp(Sub(logits, InsertAxes(mx, -1))), -1)), mx)
+}
+
+// crossEntropy of [N,K] logits against [N] integer labels → [N].
+func crossEntropy(logits, labels *Node) *Node {
+	k := logits.Shape().Dimensions[1]
+	picked := ReduceSum(Mul(logits, OneHot(labels, k, logits.DType())), -1)
+	return Sub(logSumExp(logits), picked)
+}
+
+// HeldOutLoss is the mean masked-LM cross-entropy (nats) over n batches drawn with a fixed seed from s.
+func HeldOutLoss(m *models.Model, s *sampler, n int) (float64, error) {
+	pred, err := m.NewPredictor(func(ctx *context.Context, in []*Node) []*Node {
+		hidden := m.Encode(ctx, models.Inputs{IDs: in[0], Segments: in[1], Mask: in[2]}, -1)
+		sum, count := MaskedLMSums(m, ctx, hidden, in[3], in[4], in[5])
+		return []*Node{sum, count}
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer pred.Finalize()
+	var total, count float64
+	for range n {
+		b := s.batch(m.Preset.BatchSize)
+		outs, err := pred.Run(b.Tensors()[:6]...)
+		if err != nil {
+			return 0, err
+		}
+		total += float64(tensors.ToScalar[float32](outs[0]))
+		count += float64(tensors.ToScalar[float32](outs[1]))
+		for _, o := range outs {
+			o.FinalizeAll()
+		}
+	}
+	if count == 0 {
+		return 0, errors.New("held-out set produced no masked tokens")
+	}
+	return total / count, nil
+}
+
+// unigramLoss is the cross-entropy of the held-out tokens under the training unigram distribution (add-one
+// smoothed): the plateau an MLM that has learnt nothing beyond frequencies sits on.
+func unigramLoss(train, held view, tok *wordpiece.Tokenizer) float64 {
+	counts := make([]float64, tok.VocabSize())
+	total := 0.0
+	each := func(v view, fn func(id int32)) {
+		for _, s := range v.doc {
+			for _, id := range s {
+				fn(id)
+			}
+		}
+		for _, p := range v.pairs {
+			for _, s := range p {
+				for _, id := range s {
+					fn(id)
+				}
+			}
+		}
+		for _, s := range v.singles {
+			for _, id := range s {
+				fn(id)
+			}
+		}
+	}
+	each(train, func(id int32) { counts[id]++; total++ })
+	var ce, n float64
+	v := float64(len(counts))
+	each(held, func(id int32) { ce -= math.Log((counts[id] + 1) / (total + v)); n++ })
+	if n == 0 {
+		return 0
+	}
+	return ce / n
+}
