@@ -80,7 +80,11 @@ func Load(path string, seed uint64, skip ...string) (*Model, map[string]string, 
 			continue
 		}
 		t := tensors.FromFlatDataAndDimensions(sv.Data, sv.Dims...)
-		v := m.Ctx.InAbsPath(sv.Scope).VariableWithValue(sv.Name, t)
+		v := m.Ctx.GetVariableByScopeAndName(sv.Scope, sv.Name)
+		if v == nil {
+			m.Ctx.InAbsPath(sv.Scope).VariableWithValue(sv.Name, t)
+			continue
+		}
 		if !v.Shape().Equal(t.Shape()) {
 			return nil, nil, fmt.Errorf("weights %s: variable %s has shape %s, model wants %s", path, v.ScopeAndName(), t.Shape(), v.Shape())
 		}

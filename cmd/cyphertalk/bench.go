@@ -44,7 +44,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringSliceVar(&presets, "presets", []string{"nano", "tiny"}, "presets to measure")
-	cmd.Flags().StringSliceVar(&configs, "configs", []string{backend.DefaultConfig, "go:ops_sequential,dotgeneral_large", "go:parallelism=-1"}, "gomlx backend configurations")
+	cmd.Flags().StringArrayVar(&configs, "configs", []string{backend.DefaultConfig, "go:ops_sequential,dotgeneral_large", "go:parallelism=-1"}, "gomlx backend configuration (repeat the flag for several)")
 	cmd.Flags().IntVar(&steps, "steps", 10, "timed steps per measurement")
 	cmd.Flags().IntVar(&gemmN, "gemm", 512, "GEMM reference size n (n×n×n)")
 	return cmd

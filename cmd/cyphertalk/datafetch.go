@@ -1,5 +1,3 @@
-//go:build fetch
-
 package main
 
 import (

@@ -1,0 +1,46 @@
+# CypherTalk-Go. `make reproduce` and `make test` do all set-up on a fresh machine (Go 1.26 is the only prerequisite).
+GO        ?= go
+BIN       := bin/cyphertalk
+DATA_DIR  ?= $(firstword $(wildcard ../shared/data) $(wildcard data))
+PRESET    ?= tiny
+MAX_TRAIN ?= 2000
+SEEDS     ?= 1
+
+export CGO_ENABLED ?= 0
+
+.PHONY: build test vet reproduce pretrain bench data clean
+
+build: $(BIN)
+
+$(BIN): $(shell find . -name '*.go' -not -path './data/*') go.mod go.sum
+	$(GO) build -o $(BIN) ./cmd/cyphertalk
+
+vet:
+	$(GO) vet ./...
+
+# Unit and integration tests (nano-sized models on the real data in $(DATA_DIR)).
+test: vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+# Fetch the public data into ./data when no data directory is found.
+data: build
+	@if [ -z "$(DATA_DIR)" ] && [ -z "$$DATA_DIR" ]; then \
+		echo "no data directory found (../shared/data, ./data or \$$DATA_DIR): fetching the public copies into ./data"; \
+		$(BIN) data fetch --dest data; \
+	fi
+
+# Pre-train the public base model (cached under cache/pretrain by a hash of its recipe and corpus).
+pretrain: data
+	$(BIN) pretrain --preset $(PRESET)
+
+# Until the experiment runner lands: pre-train, then fine-tune on SST-2 and QQP with the token table frozen
+# (the private-tuning regime) and trainable, from the pre-trained model and from scratch, and print dev metrics.
+reproduce: data
+	$(BIN) finetune --preset $(PRESET) --task sst2,qqp --max-train $(MAX_TRAIN) --seeds $(SEEDS) \
+		--init pretrained,scratch --table frozen,trainable
+
+bench: build
+	$(BIN) bench --presets nano,tiny
+
+clean:
+	rm -rf bin
