@@ -1,8 +1,8 @@
 package datasets
 
 import (
-	"encoding/binary"
 	"crypto/sha256"
+	"encoding/binary"
 	"math/rand/v2"
 	"slices"
 )

@@ -30,6 +30,8 @@ type finetuneOpts struct {
 	freeze      bool
 	ft          finetune.Config
 	pt          pretrain.Config
+	custom      datasets.CustomSpec
+	customDev   string
 }
 
 func newFinetuneCmd(g *globals) *cobra.Command {
@@ -56,6 +58,12 @@ and print a table of mean ± sd over seeds.`,
 	f.BoolVar(&o.freeze, "freeze-table", false, "freeze the token-embedding table (same as --table frozen)")
 	f.StringSliceVar(&o.inits, "init", nil, "starting points to compare: pretrained, scratch")
 	f.StringSliceVar(&o.tables, "table", nil, "token-table regimes to compare: trainable, frozen")
+	f.StringVar(&o.custom.Path, "train-file", "", "bring your own data: a TSV (with header) or .parquet file of training examples (task \"custom\")")
+	f.StringVar(&o.customDev, "dev-file", "", "the custom task's evaluation file (same columns); default: a seeded 10% of --train-file")
+	f.StringVar(&o.custom.TextA, "text-a", "sentence", "custom data: name of the text column")
+	f.StringVar(&o.custom.TextB, "text-b", "", "custom data: name of the second text column, for pairs")
+	f.StringVar(&o.custom.Label, "label", "label", "custom data: name of the label column")
+	f.StringSliceVar(&o.custom.Labels, "labels", nil, "custom data: ordered label names (class k = k-th name); default: sorted distinct labels")
 	pretrainFlags(cmd, &o.pt)
 	return cmd
 }
@@ -107,8 +115,18 @@ func runFinetune(cmd *cobra.Command, g *globals, o *finetuneOpts) error {
 	results := map[runKey][]*finetune.Result{}
 	var order []runKey
 	out := cmd.OutOrStdout()
+	if o.custom.Path != "" {
+		o.tasks = []string{datasets.CustomTaskName}
+	}
 	for _, task := range o.tasks {
-		info, train, dev, err := loadTask(dir, tok, task, o.maxTrain, o.maxEval, preset.MaxLen)
+		var info datasets.TaskInfo
+		var train []datasets.Example
+		var dev *finetune.Encoded
+		if task == datasets.CustomTaskName {
+			info, train, dev, err = loadCustom(o.custom, o.customDev, tok, o.maxEval, preset.MaxLen)
+		} else {
+			info, train, dev, err = loadTask(dir, tok, task, o.maxEval, preset.MaxLen)
+		}
 		if err != nil {
 			return err
 		}
@@ -148,7 +166,7 @@ func runFinetune(cmd *cobra.Command, g *globals, o *finetuneOpts) error {
 	return nil
 }
 
-func loadTask(dir string, tok *wordpiece.Tokenizer, task string, maxTrain, maxEval, T int) (datasets.TaskInfo, []datasets.Example, *finetune.Encoded, error) {
+func loadTask(dir string, tok *wordpiece.Tokenizer, task string, maxEval, T int) (datasets.TaskInfo, []datasets.Example, *finetune.Encoded, error) {
 	info, err := datasets.Task(task)
 	if err != nil {
 		return info, nil, nil, err
@@ -166,6 +184,54 @@ func loadTask(dir string, tok *wordpiece.Tokenizer, task string, maxTrain, maxEv
 	slog.Info("task loaded", "task", task, "train", len(trainSet.Examples), "private_pool", len(private),
 		"malformed_train_rows", len(trainSet.Malformed), "dev", len(dev))
 	return info, private, finetune.Encode(tok, dev, T), nil
+}
+
+// loadCustom reads a researcher's own classification data. All of it is the client's private data (no public
+// pool is split off); the evaluation set is --dev-file, or a seeded 10% held out of the training file.
+func loadCustom(spec datasets.CustomSpec, devFile string, tok *wordpiece.Tokenizer, maxEval, T int) (datasets.TaskInfo, []datasets.Example, *finetune.Encoded, error) {
+	set, names, err := datasets.LoadCustom(spec)
+	if err != nil {
+		return datasets.TaskInfo{}, nil, nil, err
+	}
+	train := set.Examples
+	var dev []datasets.Example
+	if devFile != "" {
+		devSpec := spec
+		devSpec.Path, devSpec.Labels = devFile, names
+		devSet, _, err := datasets.LoadCustom(devSpec)
+		if err != nil {
+			return datasets.TaskInfo{}, nil, nil, err
+		}
+		dev = devSet.Examples
+	} else {
+		held := datasets.Subsample(train, len(train)/10, 0)
+		inHeld := map[datasets.Example]int{}
+		for _, ex := range held {
+			inHeld[ex]++
+		}
+		train = nil
+		for _, ex := range set.Examples {
+			if inHeld[ex] > 0 {
+				inHeld[ex]--
+				continue
+			}
+			train = append(train, ex)
+		}
+		dev = held
+	}
+	numLabels := len(names)
+	for _, ex := range append(append([]datasets.Example(nil), train...), dev...) {
+		numLabels = max(numLabels, int(ex.Label)+1)
+	}
+	info := datasets.TaskInfo{Name: datasets.CustomTaskName, NumLabels: numLabels, Pair: spec.TextB != "",
+		Metrics: []string{"accuracy"}}
+	if numLabels == 2 {
+		info.Metrics = append(info.Metrics, "f1")
+	}
+	dev = datasets.Subsample(dev, maxEval, 0)
+	slog.Info("custom task loaded", "file", spec.Path, "train", len(train), "dev", len(dev), "labels", names,
+		"malformed_rows", len(set.Malformed))
+	return info, train, finetune.Encode(tok, dev, T), nil
 }
 
 func trainSubsample(private []datasets.Example, seed uint64, n int, tok *wordpiece.Tokenizer, T int) *finetune.Encoded {

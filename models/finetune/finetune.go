@@ -9,16 +9,15 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"time"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
+	"github.com/cyphertalk/cyphertalk-go/internal/progress"
 	"github.com/cyphertalk/cyphertalk-go/models"
 )
 
@@ -95,7 +94,7 @@ type Config struct {
 
 // DefaultConfig is the setting the reproduction uses for the tiny preset.
 func DefaultConfig() Config {
-	return Config{Epochs: 3, LearningRate: 5e-4, WarmupFrac: 0.1, WeightDecay: 0.01, Seed: 1}
+	return Config{Epochs: 3, LearningRate: 2e-3, WarmupFrac: 0.1, WeightDecay: 0.01, Seed: 1}
 }
 
 // Result is what a fine-tuning run measured.
@@ -159,11 +158,9 @@ func Train(ctx stdctx.Context, m *models.Model, info datasets.TaskInfo, train *E
 	defer trainer.Finalize()
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
 	res := &Result{TrainExamples: train.N}
-	var bar *progressbar.ProgressBar
+	var bar *progress.Bar
 	if cfg.Progress {
-		bar = progressbar.NewOptions(total, progressbar.OptionSetDescription(cfg.Label), progressbar.OptionShowCount(),
-			progressbar.OptionSetWriter(os.Stderr), progressbar.OptionThrottle(500*time.Millisecond),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+		bar = progress.New(total, cfg.Label)
 	}
 	order := make([]int, train.N)
 	for i := range order {
@@ -182,16 +179,12 @@ func Train(ctx stdctx.Context, m *models.Model, info datasets.TaskInfo, train *E
 				return nil, err
 			}
 			sum += float64(loss)
-			if bar != nil {
-				_ = bar.Add(1)
-			}
+			bar.Add(1)
 		}
 		res.TrainSecondsPerEpoch = append(res.TrainSecondsPerEpoch, time.Since(start).Seconds())
 		res.Curve = append(res.Curve, sum/float64(perEpoch))
 	}
-	if bar != nil {
-		_ = bar.Finish()
-	}
+	bar.Finish()
 	res.Steps = trainer.Steps()
 	return res, nil
 }

@@ -17,10 +17,10 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/layers"
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
 	"github.com/cyphertalk/cyphertalk-go/internal/atomicfile"
+	"github.com/cyphertalk/cyphertalk-go/internal/progress"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/embedinit"
 )
@@ -143,11 +143,9 @@ func Run(ctx stdctx.Context, dataDir string, tok *wordpiece.Tokenizer, cfg Confi
 	}
 	defer trainer.Finalize()
 	smp := newSampler(trainView, tok, preset.MaxLen, cfg.MaskProb, cfg.PairObjective, cfg.Seed)
-	var bar *progressbar.ProgressBar
+	var bar *progress.Bar
 	if opts.Progress {
-		bar = progressbar.NewOptions(cfg.Steps, progressbar.OptionSetDescription("pre-training "+cfg.Preset),
-			progressbar.OptionShowCount(), progressbar.OptionSetWriter(os.Stderr), progressbar.OptionThrottle(500*time.Millisecond),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+		bar = progress.New(cfg.Steps, "pre-training "+cfg.Preset)
 	}
 	var window float64
 	for step := range cfg.Steps {
@@ -162,18 +160,12 @@ func Run(ctx stdctx.Context, dataDir string, tok *wordpiece.Tokenizer, cfg Confi
 		window += float64(extras[0])
 		if (step+1)%20 == 0 {
 			res.Curve = append(res.Curve, window/20)
-			if bar != nil {
-				bar.Describe(fmt.Sprintf("pre-training %s (MLM loss %.2f)", cfg.Preset, window/20))
-			}
+			bar.Describe(fmt.Sprintf("pre-training %s (MLM loss %.2f)", cfg.Preset, window/20))
 			window = 0
 		}
-		if bar != nil {
-			_ = bar.Add(1)
-		}
+		bar.Add(1)
 	}
-	if bar != nil {
-		_ = bar.Finish()
-	}
+	bar.Finish()
 	res.Steps = cfg.Steps
 	res.HeldOutLoss, err = HeldOutLoss(m, newSampler(heldView, tok, preset.MaxLen, cfg.MaskProb, cfg.PairObjective, 7), 16)
 	if err != nil {

@@ -1,0 +1,172 @@
+package pretrain
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cyphertalk/cyphertalk-go/datasets"
+	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
+)
+
+// sharedData finds the real data directory (../shared/data from the repository root, or $DATA_DIR).
+func sharedData(t *testing.T) string {
+	t.Helper()
+	if d := os.Getenv("DATA_DIR"); d != "" {
+		return d
+	}
+	dir, _ := os.Getwd()
+	for range 6 {
+		cand := filepath.Join(dir, "..", "shared", "data")
+		if _, err := os.Stat(filepath.Join(cand, "vocab", "bert-base-uncased", "vocab.txt")); err == nil {
+			return cand
+		}
+		dir = filepath.Dir(dir)
+	}
+	t.Skip("no data directory (../shared/data or $DATA_DIR)")
+	return ""
+}
+
+// smallDataDir makes a data directory with the real vocabulary and the first n lines of the real Brown corpus.
+func smallDataDir(t *testing.T, n int) (string, *wordpiece.Tokenizer) {
+	t.Helper()
+	src := sharedData(t)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "corpus"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "vocab", "bert-base-uncased"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(datasets.VocabPath(src), datasets.VocabPath(dir)); err != nil {
+		t.Fatal(err)
+	}
+	in, err := os.Open(datasets.CorpusPath(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(datasets.CorpusPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(in)
+	for i := 0; i < n && sc.Scan(); i++ {
+		out.WriteString(sc.Text() + "\n")
+	}
+	out.Close()
+	tok, err := wordpiece.Load(datasets.VocabPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, tok
+}
+
+// TestMasking checks BERT's masking rule on real text: ⌈15%⌉ slots at most, never a special token, targets are
+// the original ids, and about 80% [MASK] / 10% random / 10% kept.
+func TestMasking(t *testing.T) {
+	dir, tok := smallDataDir(t, 3000)
+	c, err := BuildCorpus(dir, tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, _ := split(c, 0.02)
+	s := newSampler(train, tok, 64, 0.15, true, 1)
+	if s.P != 10 {
+		t.Fatalf("P = %d, want ⌈0.15·64⌉ = 10", s.P)
+	}
+	special := map[int32]bool{}
+	for _, id := range tok.SpecialIDs() {
+		special[id] = true
+	}
+	var masked, random, kept, pairs, next float64
+	for range 40 {
+		b := s.batch(32)
+		for i := range b.B {
+			if b.PairWeights[i] == 1 {
+				pairs++
+				next += float64(b.IsNext[i])
+			}
+			for j := range b.P {
+				k := i*b.P + j
+				if b.Weights[k] == 0 {
+					continue
+				}
+				pos := int(b.Positions[k])
+				target, got := b.Targets[k], b.IDs[i*b.T+pos]
+				if special[target] {
+					t.Fatalf("a special token (%d) was chosen for prediction", target)
+				}
+				if b.Mask[i*b.T+pos] != 1 {
+					t.Fatal("a padding position was chosen for prediction")
+				}
+				switch {
+				case got == tok.MaskID():
+					masked++
+				case got == target:
+					kept++
+				default:
+					random++
+				}
+			}
+		}
+	}
+	total := masked + random + kept
+	if f := masked / total; f < 0.77 || f > 0.83 {
+		t.Errorf("[MASK] share %.3f, want ≈0.8", f)
+	}
+	if f := random / total; f < 0.07 || f > 0.13 {
+		t.Errorf("random share %.3f, want ≈0.1", f)
+	}
+	if f := next / pairs; f < 0.45 || f > 0.55 {
+		t.Errorf("true next-sentence share %.3f, want ≈0.5", f)
+	}
+}
+
+// TestRunCachesCheckpoint: a second run with the same recipe reuses the checkpoint; another seed trains anew.
+func TestRunCachesCheckpoint(t *testing.T) {
+	dir, tok := smallDataDir(t, 2000)
+	cfg := DefaultConfig("nano")
+	cfg.Steps, cfg.WarmupSteps, cfg.PublicTasks, cfg.TableInit = 4, 1, nil, "random"
+	opts := Options{CacheDir: t.TempDir()}
+	first, err := Run(context.Background(), dir, tok, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Cached || first.HeldOutLoss <= 0 || first.UnigramLoss <= 0 {
+		t.Fatalf("first run: cached=%v held-out %v unigram %v", first.Cached, first.HeldOutLoss, first.UnigramLoss)
+	}
+	second, err := Run(context.Background(), dir, tok, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !second.Cached || second.Path != first.Path {
+		t.Fatalf("second run not served from cache: %+v", second)
+	}
+	cfg.Seed = 2
+	third, err := Run(context.Background(), dir, tok, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Cached || third.Path == first.Path {
+		t.Fatal("a different seed must not reuse the cached checkpoint")
+	}
+}
+
+func TestRunInterrupted(t *testing.T) {
+	dir, tok := smallDataDir(t, 500)
+	cfg := DefaultConfig("nano")
+	cfg.PublicTasks, cfg.TableInit = nil, "random"
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cache := t.TempDir()
+	if _, err := Run(ctx, dir, tok, cfg, Options{CacheDir: cache}); err == nil {
+		t.Fatal("a cancelled run must fail")
+	}
+	matches, _ := filepath.Glob(filepath.Join(cache, "pretrain", "*", "result.json"))
+	if len(matches) != 0 {
+		t.Fatalf("an interrupted run left a cache entry: %v", matches)
+	}
+}
