@@ -3,6 +3,7 @@ package datasets
 import (
 	"bytes"
 	"errors"
+	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -24,30 +25,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func testDataDir(t *testing.T) string {
-	t.Helper()
-	if env := os.Getenv(DataDirEnv); env != "" {
-		if usableDataDir(env) {
-			return env
-		}
-		t.Fatalf("$%s=%s is not a usable data directory", DataDirEnv, env)
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "data")
-		if usableDataDir(cand) {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("real data directory (shared/data) not found; set $DATA_DIR to run the data tests")
-		}
-		dir = parent
-	}
-}
+func testDataDir(t *testing.T) string { return testdata.DirOrSkip(t) }
 
 func mustLoad(t *testing.T, dataDir, task, split string) *Set {
 	t.Helper()

@@ -231,11 +231,12 @@ func (m *Model) MLMTransform(ctx *context.Context, h *Node) *Node {
 }
 
 // MLMLogits projects transformed states [N,d] onto the vocabulary with the (tied) token table: [N,V].
+// logits = exp(log_scale)·h·Eᵀ + bias; the learnable scale lets the output sharpen even when E is frozen.
 func (m *Model) MLMLogits(ctx *context.Context, h *Node) *Node {
 	g := h.Graph()
 	table := m.tokenTableVar().ValueGraph(g)
-	bias := ctx.In("mlm").WithInitializer(initializers.Zero).VariableWithShape("output_bias", shapes.Make(dtypes.Float32, m.VocabSize)).ValueGraph(g)
-	return Add(DotGeneral(h, []int{1}, nil, table, []int{1}, nil), InsertAxes(bias, 0))
+	scaled := Mul(DotGeneral(h, []int{1}, nil, table, []int{1}, nil), m.mlmScale(ctx, g))
+	return Add(scaled, InsertAxes(m.mlmBias(ctx, g), 0))
 }
 
 // MLMLabelLogits returns only the logit of each target id, [N], without the [N,V] product (cheap; used with
@@ -243,10 +244,29 @@ func (m *Model) MLMLogits(ctx *context.Context, h *Node) *Node {
 func (m *Model) MLMLabelLogits(ctx *context.Context, h, targets *Node) *Node {
 	g := h.Graph()
 	table := m.tokenTableVar().ValueGraph(g)
-	bias := ctx.In("mlm").WithInitializer(initializers.Zero).VariableWithShape("output_bias", shapes.Make(dtypes.Float32, m.VocabSize)).ValueGraph(g)
-	rows := Gather(table, InsertAxes(targets, -1)) // [N,d]
-	b := Gather(bias, InsertAxes(targets, -1))     // [N]
-	return Add(ReduceSum(Mul(h, rows), -1), b)
+	rows := Gather(table, InsertAxes(targets, -1))          // [N,d]
+	b := Gather(m.mlmBias(ctx, g), InsertAxes(targets, -1)) // [N]
+	return Add(Mul(ReduceSum(Mul(h, rows), -1), m.mlmScale(ctx, g)), b)
+}
+
+func (m *Model) mlmBias(ctx *context.Context, g *Graph) *Node {
+	return ctx.In("mlm").WithInitializer(initializers.Zero).VariableWithShape("output_bias", shapes.Make(dtypes.Float32, m.VocabSize)).ValueGraph(g)
+}
+
+func (m *Model) mlmScale(ctx *context.Context, g *Graph) *Node {
+	return Exp(ctx.In("mlm").WithInitializer(initializers.Zero).VariableWithShape("log_scale", shapes.Make(dtypes.Float32)).ValueGraph(g))
+}
+
+// InitMLMOutput sets the masked-LM output bias (e.g. to log unigram probabilities, so training starts at the
+// unigram loss instead of spending thousands of steps learning token frequencies) and the output log-scale.
+func (m *Model) InitMLMOutput(bias []float32, logScale float32) error {
+	if len(bias) != m.VocabSize {
+		return fmt.Errorf("MLM output bias has %d values, want %d", len(bias), m.VocabSize)
+	}
+	m.Ctx.InAbsPath("/mlm").VariableWithShape("output_bias", shapes.Make(dtypes.Float32, m.VocabSize)).
+		MustSetValue(tensors.FromFlatDataAndDimensions(append([]float32(nil), bias...), m.VocabSize))
+	m.Ctx.InAbsPath("/mlm").VariableWithShape("log_scale", shapes.Make(dtypes.Float32)).MustSetValue(tensors.FromScalar(logScale))
+	return nil
 }
 
 // GatherPositions picks hidden states [B,T,d] at positions [B,P] → [B*P,d].

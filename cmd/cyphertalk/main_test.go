@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,22 +10,7 @@ import (
 	"testing"
 )
 
-func dataDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("DATA_DIR"); d != "" {
-		return d
-	}
-	dir, _ := os.Getwd()
-	for range 6 {
-		cand := filepath.Join(dir, "..", "shared", "data")
-		if _, err := os.Stat(filepath.Join(cand, "vocab", "bert-base-uncased", "vocab.txt")); err == nil {
-			return cand
-		}
-		dir = filepath.Dir(dir)
-	}
-	t.Skip("no data directory")
-	return ""
-}
+func dataDir(t *testing.T) string { return testdata.DirOrSkip(t) }
 
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()

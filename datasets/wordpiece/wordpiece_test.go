@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,28 +23,15 @@ const bertUncasedSHA256 = "07eced375cec144d27c900241f3e339478dec958f92fddbc551f2
 // first shared/data found walking up from the package directory (the repo
 // is a sibling of shared/). It returns "" when the file is absent.
 func dataPath(rel string) string {
-	if d := os.Getenv("DATA_DIR"); d != "" {
-		p := filepath.Join(d, rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
+	d, ok := testdata.Dir()
+	if !ok {
 		return ""
 	}
-	dir, err := os.Getwd()
-	if err != nil {
+	p := filepath.Join(d, rel)
+	if _, err := os.Stat(p); err != nil {
 		return ""
 	}
-	for {
-		p := filepath.Join(dir, "shared", "data", rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
+	return p
 }
 
 var (

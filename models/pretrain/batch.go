@@ -22,13 +22,24 @@ type view struct {
 
 func (v view) size() int { return len(v.doc) + len(v.pairs) + len(v.singles) }
 
+// eachUnit calls fn for every text of the view in a fixed order: document sentences, pair texts, singles.
+func (v view) eachUnit(fn func(ids []int32)) {
+	for _, s := range v.doc {
+		fn(s)
+	}
+	for _, p := range v.pairs {
+		fn(p[0])
+		fn(p[1])
+	}
+	for _, s := range v.singles {
+		fn(s)
+	}
+}
+
 // split keeps the last heldOut fraction of every source aside for the held-out MLM loss.
 func split(c *Corpus, heldOut float64) (train, held view) {
 	cut := func(n int) int { return n - int(math.Ceil(float64(n)*heldOut)) }
-	var doc [][]int32
-	for _, d := range c.Documents {
-		doc = append(doc, d...)
-	}
+	doc := c.all().doc
 	train.doc, held.doc = doc[:cut(len(doc))], doc[cut(len(doc)):]
 	train.pairs, held.pairs = c.Pairs[:cut(len(c.Pairs))], c.Pairs[cut(len(c.Pairs)):]
 	train.singles, held.singles = c.Singles[:cut(len(c.Singles))], c.Singles[cut(len(c.Singles)):]

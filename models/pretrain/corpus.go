@@ -84,41 +84,33 @@ func BuildCorpus(dataDir string, tok *wordpiece.Tokenizer, publicTasks []string)
 	return c, nil
 }
 
+// all is the whole corpus as one view (documents flattened in order).
+func (c *Corpus) all() view {
+	v := view{pairs: c.Pairs, singles: c.Singles}
+	for _, d := range c.Documents {
+		v.doc = append(v.doc, d...)
+	}
+	return v
+}
+
 func (c *Corpus) checksum() (string, int) {
 	h := sha256.New()
 	n := 0
 	var buf [4]byte
-	write := func(ids []int32) {
+	c.all().eachUnit(func(ids []int32) {
 		for _, id := range ids {
 			binary.LittleEndian.PutUint32(buf[:], uint32(id))
 			h.Write(buf[:])
 		}
 		n += len(ids)
 		h.Write([]byte{0xff, 0xff, 0xff, 0xff})
-	}
-	for _, d := range c.Documents {
-		for _, s := range d {
-			write(s)
-		}
-	}
-	for _, p := range c.Pairs {
-		write(p[0])
-		write(p[1])
-	}
-	for _, s := range c.Singles {
-		write(s)
-	}
+	})
 	return hex.EncodeToString(h.Sum(nil)), n
 }
 
 // Sentences lists every text unit (for co-occurrence statistics).
 func (c *Corpus) Sentences() [][]int32 {
 	var out [][]int32
-	for _, d := range c.Documents {
-		out = append(out, d...)
-	}
-	for _, p := range c.Pairs {
-		out = append(out, p[0], p[1])
-	}
-	return append(out, c.Singles...)
+	c.all().eachUnit(func(s []int32) { out = append(out, s) })
+	return out
 }

@@ -131,8 +131,14 @@ func Run(ctx stdctx.Context, dataDir string, tok *wordpiece.Tokenizer, cfg Confi
 	m.SetTokenTableTrainable(cfg.TrainTable)
 
 	trainView, heldView := split(corpus, cfg.HeldOut)
+	logProbs := unigramLogProbs(trainView, tok.VocabSize())
 	res := &Result{Config: cfg, CorpusChecksum: corpus.Checksum, CorpusTokens: corpus.Tokens, Sources: corpus.Sources,
-		UnigramLoss: unigramLoss(trainView, heldView, tok)}
+		UnigramLoss: crossEntropyUnder(logProbs, heldView)}
+	// Start the MLM output at the unigram distribution, with logits h·Eᵀ of standard deviation ≈ 1 at
+	// initialisation (h is layer-normalised: unit variance per dimension).
+	if err := m.InitMLMOutput(logProbs, float32(math.Log(1/(tableStd(m.TokenTable())*math.Sqrt(float64(preset.Hidden)))))); err != nil {
+		return nil, err
+	}
 	trainer, err := m.NewTrainer(models.Optim{LearningRate: cfg.LearningRate, WarmupSteps: cfg.WarmupSteps,
 		TotalSteps: cfg.Steps, WeightDecay: 0.01, ClipNorm: 1, Scope: "adam_pretrain"}, func(c *context.Context, in []*Node) (*Node, []*Node) {
 		mlm, pair := Loss(m, c, in)
@@ -253,36 +259,45 @@ func HeldOutLoss(m *models.Model, s *sampler, n int) (float64, error) {
 	return total / count, nil
 }
 
-// unigramLoss is the cross-entropy of the held-out tokens under the training unigram distribution (add-one
-// smoothed): the plateau an MLM that has learnt nothing beyond frequencies sits on.
-func unigramLoss(train, held view, tok *wordpiece.Tokenizer) float64 {
-	counts := make([]float64, tok.VocabSize())
+// forEachToken calls fn for every token of a view.
+func forEachToken(v view, fn func(id int32)) {
+	v.eachUnit(func(ids []int32) {
+		for _, id := range ids {
+			fn(id)
+		}
+	})
+}
+
+// unigramLogProbs is the add-one-smoothed log unigram distribution of a view's tokens.
+func unigramLogProbs(v view, vocab int) []float32 {
+	counts := make([]float64, vocab)
 	total := 0.0
-	each := func(v view, fn func(id int32)) {
-		for _, s := range v.doc {
-			for _, id := range s {
-				fn(id)
-			}
-		}
-		for _, p := range v.pairs {
-			for _, s := range p {
-				for _, id := range s {
-					fn(id)
-				}
-			}
-		}
-		for _, s := range v.singles {
-			for _, id := range s {
-				fn(id)
-			}
-		}
+	forEachToken(v, func(id int32) { counts[id]++; total++ })
+	out := make([]float32, vocab)
+	for i, c := range counts {
+		out[i] = float32(math.Log((c + 1) / (total + float64(vocab))))
 	}
-	each(train, func(id int32) { counts[id]++; total++ })
+	return out
+}
+
+// crossEntropyUnder is the mean cross-entropy (nats) of a view's tokens under log-probabilities: with the training
+// unigram distribution, the plateau an MLM that has learnt nothing beyond frequencies sits on.
+func crossEntropyUnder(logProbs []float32, v view) float64 {
 	var ce, n float64
-	v := float64(len(counts))
-	each(held, func(id int32) { ce -= math.Log((counts[id] + 1) / (total + v)); n++ })
+	forEachToken(v, func(id int32) { ce -= float64(logProbs[id]); n++ })
 	if n == 0 {
 		return 0
 	}
 	return ce / n
+}
+
+// tableStd is the standard deviation of all entries of a table.
+func tableStd(t []float32) float64 {
+	var s, s2 float64
+	for _, x := range t {
+		s += float64(x)
+		s2 += float64(x) * float64(x)
+	}
+	n := float64(len(t))
+	return math.Sqrt(max(s2/n-(s/n)*(s/n), 1e-12))
 }

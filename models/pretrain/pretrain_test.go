@@ -3,6 +3,7 @@ package pretrain
 import (
 	"bufio"
 	"context"
+	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,22 +13,7 @@ import (
 )
 
 // sharedData finds the real data directory (../shared/data from the repository root, or $DATA_DIR).
-func sharedData(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("DATA_DIR"); d != "" {
-		return d
-	}
-	dir, _ := os.Getwd()
-	for range 6 {
-		cand := filepath.Join(dir, "..", "shared", "data")
-		if _, err := os.Stat(filepath.Join(cand, "vocab", "bert-base-uncased", "vocab.txt")); err == nil {
-			return cand
-		}
-		dir = filepath.Dir(dir)
-	}
-	t.Skip("no data directory (../shared/data or $DATA_DIR)")
-	return ""
-}
+func sharedData(t *testing.T) string { return testdata.DirOrSkip(t) }
 
 // smallDataDir makes a data directory with the real vocabulary and the first n lines of the real Brown corpus.
 func smallDataDir(t *testing.T, n int) (string, *wordpiece.Tokenizer) {
