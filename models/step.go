@@ -132,6 +132,9 @@ func (t *Trainer) Step(inputs ...*tensors.Tensor) (loss float32, extras []float3
 	return vals[0], vals[1:], nil
 }
 
+// SetStep positions the learning-rate schedule (when resuming from a checkpoint taken at step n).
+func (t *Trainer) SetStep(n int) { t.step = n }
+
 // Steps is the number of steps run so far.
 func (t *Trainer) Steps() int { return t.step }
 

@@ -56,25 +56,50 @@ func (m *Model) Save(path string, meta map[string]string) error {
 	})
 }
 
-// Load reads a weight file into a new model. Scopes listed in skip (e.g. "/task_head", "/mlm") are not loaded,
-// so a pre-trained encoder can get a fresh task head.
-func Load(path string, seed uint64, skip ...string) (*Model, map[string]string, error) {
+// readWeights decodes a weight file.
+func readWeights(path string) (*weightsFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening weights: %w", err)
+		return nil, fmt.Errorf("opening weights: %w", err)
 	}
 	defer f.Close()
 	var wf weightsFile
 	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&wf); err != nil {
-		return nil, nil, fmt.Errorf("decoding weights %s: %w", path, err)
+		return nil, fmt.Errorf("decoding weights %s: %w", path, err)
 	}
 	if wf.Format != weightsFormat {
-		return nil, nil, fmt.Errorf("weights %s: format %q, want %q", path, wf.Format, weightsFormat)
+		return nil, fmt.Errorf("weights %s: format %q, want %q", path, wf.Format, weightsFormat)
+	}
+	return &wf, nil
+}
+
+// Load reads a weight file into a new model. Scopes listed in skip (e.g. "/task_head", "/mlm") are not loaded,
+// so a pre-trained encoder can get a fresh task head.
+func Load(path string, seed uint64, skip ...string) (*Model, map[string]string, error) {
+	wf, err := readWeights(path)
+	if err != nil {
+		return nil, nil, err
 	}
 	m, err := New(wf.Preset, wf.VocabSize, seed)
 	if err != nil {
 		return nil, nil, fmt.Errorf("weights %s: %w", path, err)
 	}
+	return m, wf.Meta, m.apply(path, wf, skip)
+}
+
+// LoadWeights overwrites this model's variables with those of a weight file of the same shape (resuming a run).
+func (m *Model) LoadWeights(path string, skip ...string) (map[string]string, error) {
+	wf, err := readWeights(path)
+	if err != nil {
+		return nil, err
+	}
+	if wf.Preset != m.Preset || wf.VocabSize != m.VocabSize {
+		return nil, fmt.Errorf("weights %s are for %s with V=%d, not %s with V=%d", path, wf.Preset, wf.VocabSize, m.Preset, m.VocabSize)
+	}
+	return wf.Meta, m.apply(path, wf, skip)
+}
+
+func (m *Model) apply(path string, wf *weightsFile, skip []string) error {
 	for _, sv := range wf.Vars {
 		if hasAnyPrefix(sv.Scope, skip) {
 			continue
@@ -86,9 +111,9 @@ func Load(path string, seed uint64, skip ...string) (*Model, map[string]string, 
 			continue
 		}
 		if !v.Shape().Equal(t.Shape()) {
-			return nil, nil, fmt.Errorf("weights %s: variable %s has shape %s, model wants %s", path, v.ScopeAndName(), t.Shape(), v.Shape())
+			return fmt.Errorf("weights %s: variable %s has shape %s, model wants %s", path, v.ScopeAndName(), t.Shape(), v.Shape())
 		}
 		v.MustSetValue(t)
 	}
-	return m, wf.Meta, nil
+	return nil
 }

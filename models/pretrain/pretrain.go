@@ -75,6 +75,7 @@ type Result struct {
 	HeldOutLoss    float64   `json:"held_out_mlm_loss"`
 	UnigramLoss    float64   `json:"unigram_loss"`
 	Curve          []float64 `json:"curve"` // training MLM loss, mean per 20 steps
+	ResumedFrom    int       `json:"resumed_from,omitempty"`
 	Cached         bool      `json:"-"`
 }
 
@@ -82,6 +83,10 @@ type Result struct {
 type Options struct {
 	CacheDir string
 	Progress bool
+	// CheckpointEvery saves the weights every so many steps (0 = 100) so an interrupted run resumes there.
+	CheckpointEvery int
+	// onStep, if set, is called after each step (tests use it to interrupt a run at a known step).
+	onStep func(step int)
 }
 
 // Run pre-trains (or reuses the cached checkpoint of) the public base model.
@@ -148,13 +153,26 @@ func Run(ctx stdctx.Context, dataDir string, tok *wordpiece.Tokenizer, cfg Confi
 		return nil, err
 	}
 	defer trainer.Finalize()
-	smp := newSampler(trainView, tok, preset.MaxLen, cfg.MaskProb, cfg.PairObjective, cfg.Seed)
+	ckpt := checkpoint{dir: dir}
+	first, err := ckpt.resume(m, res)
+	if err != nil {
+		return nil, err
+	}
+	trainer.SetStep(first)
+	// A resumed run draws batches from a stream seeded by its starting step, so it does not replay the batches
+	// before the checkpoint. Adam's moments restart at a resume (only the weights are checkpointed).
+	smp := newSampler(trainView, tok, preset.MaxLen, cfg.MaskProb, cfg.PairObjective, cfg.Seed+uint64(first)*0x9e3779b9)
 	var bar *progress.Bar
 	if opts.Progress {
 		bar = progress.New(cfg.Steps, "pre-training "+cfg.Preset)
+		bar.Add(first)
+	}
+	every := opts.CheckpointEvery
+	if every <= 0 {
+		every = 100
 	}
 	var window float64
-	for step := range cfg.Steps {
+	for step := first; step < cfg.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("pre-training interrupted at step %d: %w", step, err)
 		}
@@ -170,6 +188,14 @@ func Run(ctx stdctx.Context, dataDir string, tok *wordpiece.Tokenizer, cfg Confi
 			window = 0
 		}
 		bar.Add(1)
+		if (step+1)%every == 0 && step+1 < cfg.Steps {
+			if err := ckpt.save(m, step+1, res); err != nil {
+				return nil, err
+			}
+		}
+		if opts.onStep != nil {
+			opts.onStep(step)
+		}
 	}
 	bar.Finish()
 	res.Steps = cfg.Steps
@@ -187,9 +213,56 @@ func Run(ctx stdctx.Context, dataDir string, tok *wordpiece.Tokenizer, cfg Confi
 	if err := atomicfile.Write(metaPath, b, 0o644); err != nil {
 		return nil, err
 	}
+	ckpt.remove()
 	slog.Info("pre-training done", "steps", res.Steps, "held_out_mlm_loss", fmt.Sprintf("%.3f", res.HeldOutLoss),
 		"unigram_loss", fmt.Sprintf("%.3f", res.UnigramLoss), "seconds", fmt.Sprintf("%.0f", res.Seconds))
 	return res, nil
+}
+
+// checkpoint is the partial state of an unfinished pre-training: weights and progress.
+type checkpoint struct{ dir string }
+
+type checkpointState struct {
+	Step  int       `json:"step"`
+	Curve []float64 `json:"curve"`
+}
+
+func (c checkpoint) weights() string { return filepath.Join(c.dir, "partial.bin") }
+func (c checkpoint) state() string   { return filepath.Join(c.dir, "partial.json") }
+
+// resume loads a checkpoint into m if one exists and returns the step to continue from (0 if none).
+func (c checkpoint) resume(m *models.Model, res *Result) (int, error) {
+	b, err := os.ReadFile(c.state())
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading checkpoint: %w", err)
+	}
+	var st checkpointState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return 0, fmt.Errorf("checkpoint %s: %w", c.state(), err)
+	}
+	if _, err := m.LoadWeights(c.weights()); err != nil {
+		return 0, fmt.Errorf("resuming pre-training: %w", err)
+	}
+	res.Curve, res.ResumedFrom = st.Curve, st.Step
+	slog.Info("resuming pre-training from checkpoint", "step", st.Step, "dir", c.dir)
+	return st.Step, nil
+}
+
+// save writes the weights, then the state that points at them (each atomically).
+func (c checkpoint) save(m *models.Model, step int, res *Result) error {
+	if err := m.Save(c.weights(), nil); err != nil {
+		return fmt.Errorf("checkpointing at step %d: %w", step, err)
+	}
+	b, _ := json.Marshal(checkpointState{Step: step, Curve: res.Curve})
+	return atomicfile.Write(c.state(), b, 0o644)
+}
+
+func (c checkpoint) remove() {
+	_ = os.Remove(c.state())
+	_ = os.Remove(c.weights())
 }
 
 // Loss builds the masked-LM loss (mean over masked slots) and the sentence-pair loss (mean over pair examples)

@@ -156,3 +156,36 @@ func TestRunInterrupted(t *testing.T) {
 		t.Fatalf("an interrupted run left a cache entry: %v", matches)
 	}
 }
+
+// TestResumeFromCheckpoint: a run interrupted after its step-4 checkpoint resumes at step 4 and finishes; the
+// partial files are gone afterwards.
+func TestResumeFromCheckpoint(t *testing.T) {
+	dir, tok := smallDataDir(t, 1000)
+	cfg := DefaultConfig("nano")
+	cfg.Steps, cfg.WarmupSteps, cfg.PublicTasks, cfg.TableInit = 7, 1, nil, "random"
+	cache := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts := Options{CacheDir: cache, CheckpointEvery: 2, onStep: func(step int) {
+		if step == 4 { // checkpoints were written after steps 2 and 4 (0-based steps 1 and 3)
+			cancel()
+		}
+	}}
+	if _, err := Run(ctx, dir, tok, cfg, opts); err == nil {
+		t.Fatal("the interrupted run should fail")
+	}
+	partial, _ := filepath.Glob(filepath.Join(cache, "pretrain", "*", "partial.json"))
+	if len(partial) != 1 {
+		t.Fatalf("want one checkpoint, got %v", partial)
+	}
+	res, err := Run(context.Background(), dir, tok, cfg, Options{CacheDir: cache, CheckpointEvery: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ResumedFrom != 4 || res.Steps != 7 {
+		t.Fatalf("resumed from %d (want 4), steps %d", res.ResumedFrom, res.Steps)
+	}
+	if left, _ := filepath.Glob(filepath.Join(cache, "pretrain", "*", "partial.*")); len(left) != 0 {
+		t.Fatalf("checkpoint files left after completion: %v", left)
+	}
+}
