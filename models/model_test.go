@@ -49,10 +49,7 @@ func classifierLoss(m *Model) LossFn {
 	return func(ctx *context.Context, in []*Node) (*Node, []*Node) {
 		h := m.Encode(ctx, Inputs{IDs: in[0], Segments: in[1], Mask: in[2]}, -1)
 		logits := m.TaskHead(ctx, m.Pool(ctx, h), 2)
-		mx := StopGradient(ReduceMax(logits, -1))
-		lse := Add(Log(ReduceSum(Exp(Sub(logits, InsertAxes(mx, -1))), -1)), mx)
-		picked := ReduceSum(Mul(logits, OneHot(in[3], 2, logits.DType())), -1)
-		return ReduceAllMean(Sub(lse, picked)), nil
+		return ReduceAllMean(CrossEntropy(logits, in[3])), nil
 	}
 }
 

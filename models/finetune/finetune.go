@@ -119,10 +119,7 @@ func taskLoss(logits, labels, weights *Node, numLabels int) *Node {
 	if numLabels == 1 {
 		per = Square(Sub(Squeeze(logits, 1), labels))
 	} else {
-		mx := StopGradient(ReduceMax(logits, -1))
-		lse := Add(Log(ReduceSum(Exp(Sub(logits, InsertAxes(mx, -1))), -1)), mx)
-		picked := ReduceSum(Mul(logits, OneHot(labels, numLabels, logits.DType())), -1)
-		per = Sub(lse, picked)
+		per = models.CrossEntropy(logits, labels)
 	}
 	return Div(ReduceAllSum(Mul(per, weights)), MaxScalar(ReduceAllSum(weights), 1))
 }

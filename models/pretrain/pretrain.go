@@ -273,7 +273,7 @@ func Loss(m *models.Model, ctx *context.Context, in []*Node) (mlm, pair *Node) {
 	mlmSum, wSum := MaskedLMSums(m, ctx, hidden, pos, targets, weights)
 	mlm = Div(mlmSum, MaxScalar(wSum, 1))
 	logits := layers.Dense(ctx.In("mlm").In("pair"), m.Pool(ctx, hidden), true, 2)
-	ce := crossEntropy(logits, isNext)
+	ce := models.CrossEntropy(logits, isNext)
 	pair = Div(ReduceAllSum(Mul(ce, pairW)), MaxScalar(ReduceAllSum(pairW), 1))
 	return mlm, pair
 }
@@ -284,22 +284,9 @@ func MaskedLMSums(m *models.Model, ctx *context.Context, hidden, positions, targ
 	h := m.MLMTransform(ctx, models.GatherPositions(hidden, positions))
 	logits := m.MLMLogits(ctx, h)
 	flatTargets := Reshape(targets, n)
-	ce := Sub(logSumExp(logits), m.MLMLabelLogits(ctx, h, flatTargets))
+	ce := Sub(models.LogSumExp(logits), m.MLMLabelLogits(ctx, h, flatTargets))
 	w := Reshape(weights, n)
 	return ReduceAllSum(Mul(ce, w)), ReduceAllSum(w)
-}
-
-// logSumExp over the last axis of [N,K] → [N], stable.
-func logSumExp(logits *Node) *Node {
-	mx := StopGradient(ReduceMax(logits, -1))
-	return Add(Log(ReduceSum(Exp(Sub(logits, InsertAxes(mx, -1))), -1)), mx)
-}
-
-// crossEntropy of [N,K] logits against [N] integer labels → [N].
-func crossEntropy(logits, labels *Node) *Node {
-	k := logits.Shape().Dimensions[1]
-	picked := ReduceSum(Mul(logits, OneHot(labels, k, logits.DType())), -1)
-	return Sub(logSumExp(logits), picked)
 }
 
 // HeldOutLoss is the mean masked-LM cross-entropy (nats) over n batches drawn with a fixed seed from s.
