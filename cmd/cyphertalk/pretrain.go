@@ -54,5 +54,6 @@ func newPretrainCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&preset, "preset", "tiny", "model preset (nano, tiny, mini, small, base)")
 	pretrainFlags(cmd, &cfg)
+	cmd.Flags().IntVar(&cfg.Steps, "steps", cfg.Steps, "masked-LM pre-training steps (same as --pretrain-steps)")
 	return cmd
 }

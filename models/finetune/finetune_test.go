@@ -115,3 +115,31 @@ func TestMapIDs(t *testing.T) {
 		t.Fatal("MapIDs must copy")
 	}
 }
+
+// TestNanoRegression: the regression head (one output, squared error) learns a score, scored by Pearson/Spearman.
+func TestNanoRegression(t *testing.T) {
+	p, _ := models.LookupPreset("nano")
+	m, err := models.New(p, vocab, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := datasets.TaskInfo{Name: "score", NumLabels: 0, Metrics: []string{"pearson", "spearman"}}
+	scale := func(e *Encoded) *Encoded {
+		for i := range e.Labels {
+			e.Labels[i] = 1 + 3*e.Labels[i] // scores 1 or 4
+		}
+		return e
+	}
+	cfg := DefaultConfig()
+	cfg.Epochs, cfg.LearningRate = 6, 3e-3
+	res, err := Train(context.Background(), m, info, scale(synthetic(640, p.MaxLen, 5)), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Evaluate(m, info, scale(synthetic(200, p.MaxLen, 6)), res); err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Metrics["pearson"]; r < 0.8 {
+		t.Errorf("held-out Pearson %.3f, want ≥ 0.8", r)
+	}
+}
