@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -21,8 +20,8 @@ func newBenchCmd(g *globals) *cobra.Command {
 			gemm := bench.GEMM(gemmN, 5)
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "reference: gonum float32 GEMM %d³: %.1f GFLOP/s\n\n", gemmN, gemm)
-			tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "preset\tbackend\tparams\ts/step\ttrain ex/s\tinfer ex/s\ttrain GFLOP/s\tinfer GFLOP/s\ttrain/GEMM\tinfer/GEMM")
+			const row = "%-6s %-36s %8s %7s %10s %10s %13s %13s %10s %10s\n"
+			fmt.Fprintf(out, row, "preset", "backend", "params", "s/step", "train ex/s", "infer ex/s", "train GFLOP/s", "infer GFLOP/s", "train/GEMM", "infer/GEMM")
 			for _, name := range presets {
 				p, err := models.LookupPreset(name)
 				if err != nil {
@@ -33,9 +32,9 @@ func newBenchCmd(g *globals) *cobra.Command {
 					if err != nil {
 						return fmt.Errorf("%s on %s: %w", name, c, err)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%.3f\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\n", r.Preset, r.Backend, r.Params,
-						r.TrainStepSeconds, r.TrainExPerSec, r.InferExPerSec, r.TrainGFLOPS, r.InferGFLOPS, r.TrainGFLOPS/gemm, r.InferGFLOPS/gemm)
-					tw.Flush()
+					fmt.Fprintf(out, row, r.Preset, r.Backend, fmt.Sprint(r.Params), fmt.Sprintf("%.3f", r.TrainStepSeconds),
+						fmt.Sprintf("%.1f", r.TrainExPerSec), fmt.Sprintf("%.1f", r.InferExPerSec), fmt.Sprintf("%.2f", r.TrainGFLOPS),
+						fmt.Sprintf("%.2f", r.InferGFLOPS), fmt.Sprintf("%.2f", r.TrainGFLOPS/gemm), fmt.Sprintf("%.2f", r.InferGFLOPS/gemm))
 				}
 			}
 			fmt.Fprintln(out, "\nFLOPs count the encoder's matrix products (training = 3× forward); the embedding gather, softmax and")
