@@ -97,6 +97,13 @@ func runFinetune(cmd *cobra.Command, g *globals, o *finetuneOpts) error {
 	if err != nil {
 		return err
 	}
+	if o.custom.Path == "" {
+		for _, task := range o.tasks { // fail before a long pre-training, not after it
+			if _, err := datasets.Task(task); err != nil {
+				return err
+			}
+		}
+	}
 	dir, tok, err := g.dataAndTokenizer("")
 	if err != nil {
 		return err

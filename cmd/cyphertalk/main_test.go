@@ -77,7 +77,7 @@ func TestUnknownPresetAndTask(t *testing.T) {
 	if _, err := run(t, "--data", d, "finetune", "--preset", "huge", "--init", "scratch"); err == nil || !strings.Contains(err.Error(), "tiny") {
 		t.Errorf("unknown preset: %v", err)
 	}
-	if _, err := run(t, "--data", d, "finetune", "--preset", "nano", "--task", "nope", "--init", "scratch"); err == nil || !strings.Contains(err.Error(), "sst2") {
+	if _, err := run(t, "--data", d, "finetune", "--preset", "nano", "--task", "nope"); err == nil || !strings.Contains(err.Error(), "sst2") {
 		t.Errorf("unknown task: %v", err)
 	}
 }
