@@ -139,19 +139,23 @@ func (o AddV) run(t Table, c Context, inv bool) error {
 			if c.skip(c.rowID(r)) {
 				continue
 			}
-			row := t.Row(r)
-			if inv {
-				for j, x := range row {
-					row[j] = float32(float64(x) - v[j])
-				}
-			} else {
-				for j, x := range row {
-					row[j] = float32(float64(x) + v[j])
-				}
-			}
+			addSigned(t.Row(r), v, inv)
 		}
 	})
 	return nil
+}
+
+// addSigned adds v to row (or subtracts it, to invert), in float64 as every operator does.
+func addSigned(row []float32, v []float64, subtract bool) {
+	if subtract {
+		for j, x := range row {
+			row[j] = float32(float64(x) - v[j])
+		}
+		return
+	}
+	for j, x := range row {
+		row[j] = float32(float64(x) + v[j])
+	}
 }
 
 // Inflate multiplies every non-special row element-wise by (1 + u), u_j ~ U(0, Scale) drawn once for the
@@ -278,16 +282,7 @@ func runRowNoise(o Operator, t Table, c Context, inv bool, gen rowNoise) error {
 			}
 			r.reseed(seeder.seed(id))
 			gen(r, n)
-			e := t.Row(row)
-			if inv {
-				for j, x := range e {
-					e[j] = float32(float64(x) - n[j])
-				}
-			} else {
-				for j, x := range e {
-					e[j] = float32(float64(x) + n[j])
-				}
-			}
+			addSigned(t.Row(row), n, inv)
 		}
 	})
 	return nil
