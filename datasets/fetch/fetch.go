@@ -151,7 +151,7 @@ func Fetch(ctx context.Context, files []File, opts Options) (*Report, error) {
 	if len(errs) == 0 {
 		return rep, nil
 	}
-	hint := fmt.Sprintf("if this machine cannot reach these sources, set a mirror (Options.Mirror: an http(s) URL "+
+	hint := fmt.Sprintf("if this machine cannot reach these sources, set a mirror (`cyphertalk data fetch --mirror`, Options.Mirror: an http(s) URL "+
 		"or a directory laid out like the data directory), or copy the files into %s by hand; ", opts.Dest)
 	return rep, fmt.Errorf("fetch: %d of %d files failed:\n%w\n\n%s%s",
 		len(errs), len(selected), errors.Join(errs...), hint, ExpectedFilesMessage(failed))
