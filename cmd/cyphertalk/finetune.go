@@ -290,7 +290,11 @@ func printSummary(w io.Writer, order []runKey, results map[runKey][]*finetune.Re
 				xs = append(xs, r.Metrics[n])
 			}
 			mean, sd := finetune.MeanStd(xs)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%.4f ± %.4f\t%.1f\t%.2f\n", k.task, k.init, k.table, len(rs), n, mean, sd, em, im)
+			value := fmt.Sprintf("%.4f ± %.4f", mean, sd)
+			if len(xs) == 1 {
+				value = fmt.Sprintf("%.4f", mean) // one seed: no spread to report
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%.1f\t%.2f\n", k.task, k.init, k.table, len(rs), n, value, em, im)
 		}
 	}
 	tw.Flush()
