@@ -134,15 +134,19 @@ func (o AddV) run(t Table, c Context, inv bool) error {
 		return err
 	}
 	v := o.vector(c, t.D)
+	forEachKeptRow(t, c, func(row []float32) { addSigned(row, v, inv) })
+	return nil
+}
+
+// forEachKeptRow calls fn on every row that is not a special token's, in parallel over c.Workers.
+func forEachKeptRow(t Table, c Context, fn func(row []float32)) {
 	parallelRows(t.V, c.Workers, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			if c.skip(c.rowID(r)) {
-				continue
+			if !c.skip(c.rowID(r)) {
+				fn(t.Row(r))
 			}
-			addSigned(t.Row(r), v, inv)
 		}
 	})
-	return nil
 }
 
 // addSigned adds v to row (or subtracts it, to invert), in float64 as every operator does.
@@ -182,21 +186,15 @@ func (o Inflate) run(t Table, c Context, inv bool) error {
 		return err
 	}
 	f := o.factors(c, t.D)
-	parallelRows(t.V, c.Workers, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			if c.skip(c.rowID(r)) {
-				continue
+	forEachKeptRow(t, c, func(row []float32) {
+		if inv {
+			for j, x := range row {
+				row[j] = float32(float64(x) / f[j])
 			}
-			row := t.Row(r)
-			if inv {
-				for j, x := range row {
-					row[j] = float32(float64(x) / f[j])
-				}
-			} else {
-				for j, x := range row {
-					row[j] = float32(float64(x) * f[j])
-				}
-			}
+			return
+		}
+		for j, x := range row {
+			row[j] = float32(float64(x) * f[j])
 		}
 	})
 	return nil
@@ -244,17 +242,11 @@ func (o Tilt) run(t Table, c Context, inv bool) error {
 			g[k].s = -g[k].s
 		}
 	}
-	parallelRows(t.V, c.Workers, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			if c.skip(c.rowID(r)) {
-				continue
-			}
-			row := t.Row(r)
-			for _, q := range g {
-				ea, eb := float64(row[q.a]), float64(row[q.b])
-				row[q.a] = float32(float64(q.c*ea) - float64(q.s*eb))
-				row[q.b] = float32(float64(q.s*ea) + float64(q.c*eb))
-			}
+	forEachKeptRow(t, c, func(row []float32) {
+		for _, q := range g {
+			ea, eb := float64(row[q.a]), float64(row[q.b])
+			row[q.a] = float32(float64(q.c*ea) - float64(q.s*eb))
+			row[q.b] = float32(float64(q.s*ea) + float64(q.c*eb))
 		}
 	})
 	return nil
