@@ -52,8 +52,8 @@ func (e *Encoded) MapIDs(f func(int32) int32) *Encoded {
 	return &out
 }
 
-// batch gathers rows idx (padding with row idx[0] at weight 0 up to B) into step inputs.
-func (e *Encoded) batch(idx []int, B int, regression bool) []*tensors.Tensor {
+// Batch gathers rows idx (padding with row idx[0] at weight 0 up to B) into step inputs.
+func (e *Encoded) Batch(idx []int, B int, regression bool) []*tensors.Tensor {
 	T := e.T
 	ids, seg, mask := make([]int32, 0, B*T), make([]int32, 0, B*T), make([]int32, 0, B*T)
 	weights := make([]float32, B)
@@ -171,7 +171,7 @@ func Train(ctx stdctx.Context, m *models.Model, info datasets.TaskInfo, train *E
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("fine-tuning interrupted in epoch %d: %w", epoch+1, err)
 			}
-			loss, _, err := trainer.Step(train.batch(order[s*B:(s+1)*B], B, k == 1)...)
+			loss, _, err := trainer.Step(train.Batch(order[s*B:(s+1)*B], B, k == 1)...)
 			if err != nil {
 				return nil, err
 			}
@@ -204,7 +204,7 @@ func Predict(m *models.Model, info datasets.TaskInfo, e *Encoded) (preds []float
 		for i := s; i < min(s+B, e.N); i++ {
 			idx = append(idx, i)
 		}
-		outs, err := pred.Run(e.batch(idx, B, k == 1)[:3]...)
+		outs, err := pred.Run(e.Batch(idx, B, k == 1)[:3]...)
 		if err != nil {
 			return nil, nil, err
 		}
