@@ -12,7 +12,9 @@ type Matrix struct {
 }
 
 // NewMatrix allocates a zero rows×cols matrix.
-func NewMatrix(rows, cols int) Matrix { return Matrix{Rows: rows, Cols: cols, Data: make([]float64, rows*cols)} }
+func NewMatrix(rows, cols int) Matrix {
+	return Matrix{Rows: rows, Cols: cols, Data: make([]float64, rows*cols)}
+}
 
 // At returns element (i, j).
 func (m Matrix) At(i, j int) float64 { return m.Data[i*m.Cols+j] }
