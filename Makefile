@@ -8,7 +8,7 @@ SEEDS     ?= 1
 
 export CGO_ENABLED ?= 0
 
-.PHONY: build test vet reproduce pretrain bench data clean
+.PHONY: build test vet reproduce paper pretrain bench data clean
 
 build: $(BIN)
 
@@ -40,6 +40,12 @@ INIT      ?= pretrained
 reproduce: data
 	$(BIN) finetune --preset $(PRESET) --task sst2,qqp --max-train $(MAX_TRAIN) --seeds $(SEEDS) \
 		--init $(INIT) --table frozen,trainable
+
+# The experiment pipeline (issue 4): run the embedded paper spec (resumable; results/paper/*.parquet), then render
+# the figures and tables into reports/paper/index.html. It becomes `make reproduce` once timed end to end.
+paper: data
+	$(BIN) run paper --results results
+	$(BIN) report results/paper -o reports/paper
 
 bench: build
 	$(BIN) bench --presets nano,tiny

@@ -74,9 +74,13 @@ Recovery Mechanism" (arXiv 2403.07283) on GLUE tasks, with a BERT-style model pr
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache", defaultCacheDir(), "cache directory for pre-trained checkpoints ($CYPHERTALK_CACHE)")
 	root.PersistentFlags().StringVar(&g.cpuProf, "cpuprofile", "", "write a Go CPU profile to this file")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "debug logging")
-	root.AddCommand(newDataCmd(g), newTokenizeCmd(g), newPretrainCmd(g), newFinetuneCmd(g), newBenchCmd(g))
+	root.AddCommand(newDataCmd(g), newTokenizeCmd(g), newPretrainCmd(g), newFinetuneCmd(g), newBenchCmd(g),
+		newKeygenCmd(g), newShakeCmd(g), newAccountantCmd(g), newRunCmd(g), newSlurmCmd(g), newReportCmd(g))
 	return root
 }
+
+// slogDefault is the logger methods log to.
+func slogDefault() *slog.Logger { return slog.Default() }
 
 func defaultCacheDir() string {
 	if d := os.Getenv("CYPHERTALK_CACHE"); d != "" {

@@ -212,7 +212,18 @@ func Predict(m *models.Model, info datasets.TaskInfo, e *Encoded) (preds []float
 		outs[0].FinalizeAll()
 		logits = append(logits, flat[:len(idx)*k]...)
 	}
-	preds = make([]float64, e.N)
+	preds = PredictionsFromLogits(logits, e.N)
+	return preds, logits, nil
+}
+
+// PredictionsFromLogits turns row-major [n,k] logits into predictions: the argmax class, or the regression
+// score when k = 1.
+func PredictionsFromLogits(logits []float32, n int) []float64 {
+	preds := make([]float64, n)
+	if n == 0 {
+		return preds
+	}
+	k := len(logits) / n
 	for i := range preds {
 		row := logits[i*k : (i+1)*k]
 		if k == 1 {
@@ -227,7 +238,16 @@ func Predict(m *models.Model, info datasets.TaskInfo, e *Encoded) (preds []float
 		}
 		preds[i] = float64(best)
 	}
-	return preds, logits, nil
+	return preds
+}
+
+// Score computes the task's metrics of predictions against labels.
+func Score(info datasets.TaskInfo, preds, labels []float64) (map[string]float64, error) {
+	m, err := datasets.Evaluate(info, preds, labels)
+	if err != nil {
+		return nil, fmt.Errorf("scoring %s: %w", info.Name, err)
+	}
+	return m, nil
 }
 
 // Evaluate predicts eval and scores it with the task's metrics; it fills the result's metrics and latency.
@@ -262,4 +282,31 @@ func MeanStd(xs []float64) (mean, std float64) {
 		std += (x - mean) * (x - mean)
 	}
 	return mean, math.Sqrt(std / float64(len(xs)-1))
+}
+
+// TaskData is one run's data: the task, training examples drawn from its private pool, and the dev set.
+type TaskData struct {
+	Info       datasets.TaskInfo
+	Train, Dev []datasets.Example
+	Malformed  int // malformed rows in the task's files, reported by the loader
+}
+
+// LoadTaskData loads task from dataDir: maxTrain training examples subsampled with seed from the private pool
+// (0 = all of it), and maxEval dev examples (a fixed subsample, 0 = the full dev set).
+func LoadTaskData(dataDir, task string, maxTrain, maxEval int, seed uint64) (*TaskData, error) {
+	info, err := datasets.Task(task)
+	if err != nil {
+		return nil, err
+	}
+	trainSet, err := datasets.Load(dataDir, task, "train")
+	if err != nil {
+		return nil, err
+	}
+	devSet, err := datasets.Load(dataDir, task, "dev")
+	if err != nil {
+		return nil, err
+	}
+	private, _ := datasets.Pools(trainSet.Examples)
+	return &TaskData{Info: info, Train: datasets.Subsample(private, maxTrain, seed),
+		Dev: datasets.Subsample(devSet.Examples, maxEval, 0), Malformed: len(trainSet.Malformed) + len(devSet.Malformed)}, nil
 }

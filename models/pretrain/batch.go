@@ -70,6 +70,39 @@ func (b *Batch) Tensors() []*tensors.Tensor {
 	}
 }
 
+// MapIDs maps every token id of the batch (inputs and masked-LM targets) through f (the client's π), in place.
+func (b *Batch) MapIDs(f func(int32) int32) {
+	for i, id := range b.IDs {
+		b.IDs[i] = f(id)
+	}
+	for i, id := range b.Targets {
+		b.Targets[i] = f(id)
+	}
+}
+
+// Sampler draws masked-LM batches from one part of a public corpus with its own seeded RNG.
+type Sampler struct{ s *sampler }
+
+// NewSampler samples the training part (heldOut = false) or the held-out part of corpus c, split as
+// pre-training splits it (the last heldOut fraction of each source, cfg.HeldOut).
+func NewSampler(c *Corpus, cfg Config, tok *wordpiece.Tokenizer, T int, heldOut bool, seed uint64) *Sampler {
+	train, held := split(c, cfg.HeldOut)
+	v := train
+	if heldOut {
+		v = held
+	}
+	return &Sampler{newSampler(v, tok, T, cfg.MaskProb, cfg.PairObjective, seed)}
+}
+
+// Batch draws B masked sequences.
+func (s *Sampler) Batch(B int) *Batch { return s.s.batch(B) }
+
+// UnigramLogProbs is the add-one-smoothed log unigram distribution of the corpus's training part.
+func UnigramLogProbs(c *Corpus, cfg Config, vocab int) []float32 {
+	train, _ := split(c, cfg.HeldOut)
+	return unigramLogProbs(train, vocab)
+}
+
 // sampler draws examples and masks from a view with its own seeded RNG.
 type sampler struct {
 	v        view

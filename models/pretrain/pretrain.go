@@ -199,7 +199,7 @@ func Run(ctx stdctx.Context, dataDir string, tok *wordpiece.Tokenizer, cfg Confi
 	}
 	bar.Finish()
 	res.Steps = cfg.Steps
-	res.HeldOutLoss, err = HeldOutLoss(m, newSampler(heldView, tok, preset.MaxLen, cfg.MaskProb, cfg.PairObjective, 7), 16)
+	res.HeldOutLoss, err = HeldOutLoss(m, &Sampler{newSampler(heldView, tok, preset.MaxLen, cfg.MaskProb, cfg.PairObjective, 7)}, 16)
 	if err != nil {
 		return nil, err
 	}
@@ -290,7 +290,12 @@ func MaskedLMSums(m *models.Model, ctx *context.Context, hidden, positions, targ
 }
 
 // HeldOutLoss is the mean masked-LM cross-entropy (nats) over n batches drawn with a fixed seed from s.
-func HeldOutLoss(m *models.Model, s *sampler, n int) (float64, error) {
+func HeldOutLoss(m *models.Model, s *Sampler, n int) (float64, error) {
+	return HeldOutLossMapped(m, s, n, nil)
+}
+
+// HeldOutLossMapped is HeldOutLoss with every batch's ids mapped through f first (π: the loss in shaken space).
+func HeldOutLossMapped(m *models.Model, s *Sampler, n int, f func(int32) int32) (float64, error) {
 	pred, err := m.NewPredictor(func(ctx *context.Context, in []*Node) []*Node {
 		hidden := m.Encode(ctx, models.Inputs{IDs: in[0], Segments: in[1], Mask: in[2]}, -1)
 		sum, count := MaskedLMSums(m, ctx, hidden, in[3], in[4], in[5])
@@ -302,7 +307,10 @@ func HeldOutLoss(m *models.Model, s *sampler, n int) (float64, error) {
 	defer pred.Finalize()
 	var total, count float64
 	for range n {
-		b := s.batch(m.Preset.BatchSize)
+		b := s.Batch(m.Preset.BatchSize)
+		if f != nil {
+			b.MapIDs(f)
+		}
 		outs, err := pred.Run(b.Tensors()[:6]...)
 		if err != nil {
 			return 0, err
@@ -360,4 +368,21 @@ func tableStd(t []float32) float64 {
 	}
 	n := float64(len(t))
 	return math.Sqrt(max(s2/n-(s/n)*(s/n), 1e-12))
+}
+
+// Base returns the path of the public base model for a preset and recipe: "default" pre-trains with
+// DefaultConfig(preset) (or reuses the cached checkpoint), "none" returns "" (train from scratch).
+func Base(ctx stdctx.Context, dataDir string, tok *wordpiece.Tokenizer, preset, recipe string, opts Options) (string, *Result, error) {
+	switch recipe {
+	case "none", "scratch":
+		return "", nil, nil
+	case "", "default":
+		res, err := Run(ctx, dataDir, tok, DefaultConfig(preset), opts)
+		if err != nil {
+			return "", nil, fmt.Errorf("pre-training the %s base model: %w", preset, err)
+		}
+		return res.Path, res, nil
+	default:
+		return "", nil, fmt.Errorf("unknown pre-training recipe %q (valid: default, none)", recipe)
+	}
 }

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cyphertalk/cyphertalk-go/experiments"
+	"github.com/cyphertalk/cyphertalk-go/experiments/method"
+	"github.com/cyphertalk/cyphertalk-go/experiments/results"
+)
+
+// defaultResultsDir is where results go when neither --results nor the spec's [paths] results says otherwise.
+const defaultResultsDir = "results"
+
+type runOpts struct {
+	results  string
+	dryRun   bool
+	parallel int
+	shard    string
+}
+
+func newRunCmd(g *globals) *cobra.Command {
+	o := &runOpts{}
+	cmd := &cobra.Command{
+		Use:   "run [SPEC]",
+		Short: "Run an experiment spec: every method, task, sweep point and seed, one parquet file per run",
+		Long: `Runs every run of an experiment spec (a TOML file, or the name of a built-in spec: ` +
+			strings.Join(experiments.EmbeddedNames(), ", ") + `; default ` + experiments.DefaultSpec + `) and
+writes each run's results atomically under RESULTS/<experiment>/. Runs whose results exist are skipped, so an
+interrupted sweep continues where it stopped; Ctrl-C loses no finished run. A failing run is reported at the end
+and the others go on (exit status 1 if any failed).
+
+--shard i/n runs every n-th run starting at the i-th (0-based), so that n machines split a sweep; see
+"cyphertalk slurm" for a Slurm job array that does this.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSpec(cmd, g, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.results, "results", defaultResultsDir, "results root directory (default: the spec's [paths] results, else results/)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the resolved runs, one per line, and their count; run nothing")
+	f.IntVar(&o.parallel, "parallel", 1, "runs executed at once (one run already uses every core: raise only on bigger machines)")
+	f.StringVar(&o.shard, "shard", "", "run only shard i of n (i/n, 0-based), e.g. 0/4")
+	return cmd
+}
+
+// specArg is the spec argument ("" = the default embedded spec).
+func specArg(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
+}
+
+// flagChanged reports whether the flag name (local or inherited) was given on the command line.
+func flagChanged(cmd *cobra.Command, name string) bool {
+	f := cmd.Flag(name)
+	return f != nil && f.Changed
+}
+
+// resultsDir applies the precedence --results flag > spec [paths] results > default.
+func resultsDir(cmd *cobra.Command, flagValue string, spec *experiments.Spec) string {
+	if !flagChanged(cmd, "results") && spec.Paths.Results != "" {
+		return spec.Paths.Results
+	}
+	return flagValue
+}
+
+func runSpec(cmd *cobra.Command, g *globals, o *runOpts, args []string) error {
+	spec, err := experiments.Load(specArg(args))
+	if err != nil {
+		return err
+	}
+	runs := spec.Runs
+	if o.shard != "" {
+		i, n, err := experiments.ParseShard(o.shard)
+		if err != nil {
+			return err
+		}
+		runs = experiments.Shard(runs, i, n)
+	}
+	resDir := resultsDir(cmd, o.results, spec)
+	if o.dryRun {
+		return printRuns(cmd, spec, runs, resDir, o.shard)
+	}
+	if o.parallel < 1 {
+		return fmt.Errorf("--parallel %d: want at least 1", o.parallel)
+	}
+	if g.dataDir == "" && spec.Paths.Data != "" {
+		g.dataDir = spec.Paths.Data
+	}
+	cacheDir := g.cacheDir
+	if !flagChanged(cmd, "cache") && spec.Paths.Cache != "" {
+		cacheDir = spec.Paths.Cache
+	}
+	dataDir, tok, err := g.dataAndTokenizer("")
+	if err != nil {
+		return err
+	}
+	env := method.Env{DataDir: dataDir, CacheDir: cacheDir, Tok: tok, Progress: true, Log: slog.Default()}
+	runner := &experiments.Runner{ResultsDir: resDir, Parallel: o.parallel, Env: env, Progress: true,
+		Prepare: experiments.PretrainBases(env)}
+	slog.Info("experiment", "name", spec.Experiment, "spec", spec.Source, "runs", len(runs), "results", resDir)
+	sum, err := runner.Run(cmd.Context(), runs)
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d runs: %d finished now, %d already done, %d failed, %d not run; results in %s\n",
+		spec.Experiment, sum.Total, sum.Finished, sum.Skipped, len(sum.Failed), sum.NotRun, resDir)
+	return err
+}
+
+// printRuns is --dry-run: one line per run (with "done" for runs whose results exist) and the count.
+func printRuns(cmd *cobra.Command, spec *experiments.Spec, runs []experiments.Run, resDir, shard string) error {
+	out := cmd.OutOrStdout()
+	done := 0
+	for _, r := range runs {
+		exists, err := results.Exists(filepath.Join(resDir, r.Experiment), r.ID)
+		if err != nil {
+			return err
+		}
+		state := "todo"
+		if exists {
+			state = "done"
+			done++
+		}
+		fmt.Fprintf(out, "%s  %s\n", state, r)
+	}
+	where := ""
+	if shard != "" {
+		where = fmt.Sprintf(" in shard %s (of %d in the spec)", shard, len(spec.Runs))
+	}
+	fmt.Fprintf(out, "%d runs%s: %d done, %d to run (experiment %s, spec %s, results %s)\n",
+		len(runs), where, done, len(runs)-done, spec.Experiment, spec.Source, resDir)
+	return nil
+}

@@ -1,0 +1,126 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cyphertalk/cyphertalk-go/experiments/method"
+)
+
+// fakeMethod is a test-only method: it validates its parameters strictly and returns a result computed from the
+// run, so tests can check what the runner wrote. hook, if set, runs first and may fail or block.
+type fakeMethod struct {
+	name   string
+	params func() any // a fresh pointer to the parameter struct (method.DecodeParams target)
+	check  func(p any) error
+
+	mu    sync.Mutex
+	hook  func(ctx context.Context, run method.Run) error
+	calls atomic.Int64
+}
+
+func (f *fakeMethod) Name() string { return f.name }
+
+func (f *fakeMethod) Validate(params map[string]any) error {
+	p := f.params()
+	if err := method.DecodeParams(params, p); err != nil {
+		return fmt.Errorf("%s: %w", f.name, err)
+	}
+	if f.check != nil {
+		return f.check(p)
+	}
+	return nil
+}
+
+func (f *fakeMethod) setHook(h func(ctx context.Context, run method.Run) error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hook = h
+}
+
+func (f *fakeMethod) Run(ctx context.Context, env method.Env, run method.Run) (*method.Result, error) {
+	f.calls.Add(1)
+	f.mu.Lock()
+	hook := f.hook
+	f.mu.Unlock()
+	if hook != nil {
+		if err := hook(ctx, run); err != nil {
+			return nil, err
+		}
+	}
+	if err := f.Validate(run.Params); err != nil {
+		return nil, err
+	}
+	res := method.NewResult()
+	res.Metrics["accuracy"] = 0.5 + float64(run.Seed)/100 + float64(run.MaxTrain)/1e6
+	res.Extra["params"] = float64(len(run.Params))
+	res.Tags["run"] = run.ID
+	res.Costs = []method.Cost{
+		{Phase: method.PhaseKeyGen, ClientSeconds: 0.01},
+		{Phase: method.PhasePrivateTuning, ClientSeconds: 0.1, CloudSeconds: 1, BytesToCloud: int64(run.MaxTrain)},
+	}
+	res.Curve = []method.CurvePoint{{Phase: method.PhasePrivateTuning, Step: 1, Loss: 0.7}, {Phase: method.PhasePrivateTuning, Step: 2, Loss: 0.6}}
+	if eps, ok := run.Params["epsilon"].(float64); ok {
+		res.Epsilon, res.Delta = eps, 1e-5
+	}
+	res.TrainExamples, res.EvalExamples = run.MaxTrain, run.MaxEval
+	return res, nil
+}
+
+type fakeParams struct {
+	Sigma   float64 `param:"sigma"`
+	Steps   int     `param:"steps"`
+	Table   string  `param:"table"`
+	Epsilon float64 `param:"epsilon"`
+	Layers  []int   `param:"layers"`
+}
+
+// plaintextParams and cyphertalkParams are the parameter names the real methods take (issue 4's contract), so
+// that the shipped specs are checked against them.
+type plaintextParams struct {
+	Table string `param:"table"`
+}
+
+type cyphertalkParams struct {
+	Ops            string  `param:"ops"`
+	KeySeed        int64   `param:"key_seed"`
+	Horizontal     bool    `param:"horizontal"`
+	AwarenessSteps int     `param:"awareness_steps"`
+	AwarenessLR    float64 `param:"awareness_lr"`
+	AwarenessLayer int     `param:"awareness_layer"`
+	AwarenessParty string  `param:"awareness_party"`
+	FunctionSteps  int     `param:"function_steps"`
+	FunctionLR     float64 `param:"function_lr"`
+	FunctionParty  string  `param:"function_party"`
+	KDWeight       float64 `param:"kd_weight"`
+	RecoveryTable  bool    `param:"recovery_table"`
+	TuneTable      bool    `param:"tune_table"`
+	MLMEvalBatches int     `param:"mlm_eval_batches"`
+}
+
+var (
+	fake = &fakeMethod{name: "fake", params: func() any { return &fakeParams{} }, check: func(p any) error {
+		fp := p.(*fakeParams)
+		if fp.Sigma < 0 || math.IsNaN(fp.Sigma) {
+			return fmt.Errorf("fake: sigma = %v must be >= 0", fp.Sigma)
+		}
+		return nil
+	}}
+	fakePlaintext = &fakeMethod{name: "plaintext", params: func() any { return &plaintextParams{} }, check: func(p any) error {
+		if t := p.(*plaintextParams).Table; t != "" && !slices.Contains([]string{"trainable", "frozen"}, t) {
+			return fmt.Errorf("plaintext: table %q: want trainable or frozen", t)
+		}
+		return nil
+	}}
+	fakeCyphertalk = &fakeMethod{name: "cyphertalk", params: func() any { return &cyphertalkParams{} }}
+)
+
+func init() {
+	method.Register(fake)
+	method.Register(fakePlaintext)
+	method.Register(fakeCyphertalk)
+}

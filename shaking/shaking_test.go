@@ -1,0 +1,290 @@
+package shaking
+
+import (
+	"bytes"
+	stdctx "context"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/cyphertalk/cyphertalk-go/datasets"
+	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
+	"github.com/cyphertalk/cyphertalk-go/experiments/method"
+	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/models"
+	"github.com/cyphertalk/cyphertalk-go/models/finetune"
+	"github.com/cyphertalk/cyphertalk-go/models/pretrain"
+	"github.com/cyphertalk/cyphertalk-go/operators"
+)
+
+func nanoModel(t *testing.T, V int) *models.Model {
+	t.Helper()
+	p, err := models.LookupPreset("nano")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := models.New(p, V, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func tokenizer(t *testing.T) (string, *wordpiece.Tokenizer) {
+	t.Helper()
+	dir := testdata.DirOrSkip(t)
+	tok, err := wordpiece.Load(datasets.VocabPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, tok
+}
+
+// TestPermutationIsLossless: the model with E_s = π(E) (no vertical operator) on π-encoded inputs gives the
+// original model's task logits and masked-LM distribution (in π order) to 1e-5.
+func TestPermutationIsLossless(t *testing.T) {
+	dir, tok := tokenizer(t)
+	m := nanoModel(t, tok.VocabSize())
+	set, err := datasets.Load(dir, "sst2", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := datasets.Task("sst2")
+	enc := finetune.Encode(tok, set.Examples[:40], m.Preset.MaxLen)
+	_, want, err := finetune.Predict(m, info, enc) // creates the task head
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := operators.NewKey(operators.SeedFromUint64(9), operators.KeyOptions{VocabSize: tok.VocabSize(),
+		Special: tok.SpecialIDs(), Horizontal: true, Chain: []operators.OpSpec{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := NewClient(key, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := client.ShakeTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shaken, err := m.Clone(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shaken.SetTokenTable(table); err != nil {
+		t.Fatal(err)
+	}
+	moved := 0
+	for i, id := range enc.IDs {
+		if client.Pi(id) != id {
+			moved++
+		}
+		if slicesContains(tok.SpecialIDs(), id) && client.Pi(id) != id {
+			t.Fatalf("special id %d moved by π at %d", id, i)
+		}
+	}
+	if moved < len(enc.IDs)/4 {
+		t.Fatalf("π moved only %d of %d ids", moved, len(enc.IDs))
+	}
+	_, got, err := finetune.Predict(shaken, info, client.EncodeData(enc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(want, got); d > 1e-5 {
+		t.Fatalf("permuted model's logits differ by %g", d)
+	}
+	// The embedding-layer output on plaintext ids differs on the shaken model (π did move the rows), and on
+	// π-ids equals the original's.
+	embed := func(m *models.Model, e *finetune.Encoded) []float32 {
+		pred, err := m.NewPredictor(func(c *context.Context, in []*Node) []*Node {
+			return []*Node{m.Encode(c, models.Inputs{IDs: in[0], Segments: in[1], Mask: in[2]}, 0)}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pred.Finalize()
+		idx := make([]int, m.Preset.BatchSize)
+		for i := range idx {
+			idx[i] = i
+		}
+		outs, err := pred.Run(e.Batch(idx, m.Preset.BatchSize, false)[:3]...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tensors.MustCopyFlatData[float32](outs[0])
+	}
+	base := embed(m, enc)
+	if d := maxAbsDiff(base, embed(shaken, client.EncodeData(enc))); d > 1e-5 {
+		t.Fatalf("embedding output on π-ids differs by %g", d)
+	}
+	if d := maxAbsDiff(base, embed(shaken, enc)); d < 0.1 {
+		t.Fatalf("plaintext ids on the shaken model give the same embeddings (diff %g): π had no effect", d)
+	}
+}
+
+func slicesContains(xs []int32, x int32) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func maxAbsDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	var d float64
+	for i := range a {
+		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
+func TestTopK(t *testing.T) {
+	row := []float32{0.5, 3, -1, 3, 2, 7}
+	idx := []int32{0, 1, 2, 3, 4, 5}
+	got := topK(row, idx, 3)
+	want := []int32{5, 1, 3}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("topK = %v, want %v", got, want)
+		}
+	}
+}
+
+func TestDecodeConfig(t *testing.T) {
+	if _, err := DecodeConfig(map[string]any{"ops": "gaussian:sigma=0.5,tilt:angle=0.3", "function_steps": int64(5)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []map[string]any{
+		{"opps": "gaussian:sigma=1"},
+		{"ops": "gauss:sigma=1"},
+		{"awareness_party": "server"},
+		{"function_steps": int64(-1)},
+	} {
+		if _, err := DecodeConfig(bad); err == nil {
+			t.Errorf("DecodeConfig(%v) accepted", bad)
+		}
+	}
+}
+
+// TestProtocolEndToEnd runs the four phases on the nano model with a few steps each and checks what the
+// protocol promises: every phase booked, bytes counted, recovery losses recorded, the key never in the result
+// or the logs, and a second run with the same key reusing the implanted model.
+func TestProtocolEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a nano model")
+	}
+	dir, tok := tokenizer(t)
+	var logs bytes.Buffer
+	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok,
+		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 48, Seed: 1, Epochs: 1}
+	params := map[string]any{"ops": "gaussian:sigma=1", "awareness_steps": int64(4), "function_steps": int64(4),
+		"mlm_eval_batches": int64(1), "kd_topk": int64(4), "key_seed": int64(77)}
+	if err := (CypherTalk{}).Validate(params); err != nil {
+		t.Fatal(err)
+	}
+	run.Params = params
+	// A saved base model, so that implantation is cacheable (as with a pre-trained checkpoint).
+	base := nanoModel(t, tok.VocabSize())
+	basePath := filepath.Join(t.TempDir(), "base.bin")
+	if err := base.Save(basePath, nil); err != nil {
+		t.Fatal(err)
+	}
+	setup := func(seed uint64) *Setup {
+		data, err := finetune.LoadTaskData(dir, "sst2", 64, 48, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := models.Load(basePath, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Setup{Data: data, Public: m, BasePath: basePath, Pretrain: pretrainConfig("nano")}
+	}
+	res, err := Protocol(stdctx.Background(), env, run, setup(1), DefaultConfigWith(params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	phases := map[string]method.Cost{}
+	for _, c := range res.Costs {
+		phases[c.Phase] = c
+	}
+	for _, p := range []string{method.PhaseKeyGen, method.PhaseShaking, method.PhaseAwareness, method.PhaseFunction,
+		method.PhasePrivateTuning, method.PhasePrivateInference} {
+		if _, ok := phases[p]; !ok {
+			t.Errorf("phase %s missing from costs %+v", p, res.Costs)
+		}
+	}
+	if got := phases[method.PhaseShaking].BytesToCloud; got != int64(tok.VocabSize()*32*4) {
+		t.Errorf("shaking sent %d bytes, want the table's %d", got, tok.VocabSize()*32*4)
+	}
+	if phases[method.PhaseAwareness].ClientSeconds <= 0 || phases[method.PhaseFunction].CloudSeconds <= 0 {
+		t.Errorf("recovery not booked to its default parties: %+v %+v", phases[method.PhaseAwareness], phases[method.PhaseFunction])
+	}
+	if c := phases[method.PhasePrivateInference]; c.BytesToClient != int64(48*2*4) || c.Units != 48 {
+		t.Errorf("inference returned %d bytes for %d examples, want 48×2 float32 logits", c.BytesToClient, c.Units)
+	}
+	if _, ok := res.Metrics["accuracy"]; !ok || res.EvalExamples != 48 {
+		t.Errorf("metrics %v on %d examples", res.Metrics, res.EvalExamples)
+	}
+	if res.Extra["operator_value"] != 1 || res.Tags["operator"] != "gaussian" || res.Tags["recovery"] != "awareness+function" {
+		t.Errorf("tags %v extra %v", res.Tags, res.Extra)
+	}
+	key, err := keyFor(DefaultConfigWith(params), run, tok.VocabSize(), 32, tok.SpecialIDs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.KeyFingerprint != key.Fingerprint() {
+		t.Errorf("fingerprint %q, want %q", res.KeyFingerprint, key.Fingerprint())
+	}
+	blob, _ := json.Marshal(res)
+	secret := key.Seed.Hex()
+	if strings.Contains(string(blob), secret) || strings.Contains(logs.String(), secret) {
+		t.Fatal("the key's secret seed appears in the result or the logs")
+	}
+	// Same key, another fine-tuning seed: implantation comes from the cache and says so.
+	run.Seed = 2
+	res2, err := Protocol(stdctx.Background(), env, run, setup(2), DefaultConfigWith(params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := false
+	for _, c := range res2.Costs {
+		if c.Phase == method.PhaseFunction && strings.Contains(c.Note, "cached") {
+			cached = true
+		}
+	}
+	if !cached {
+		t.Errorf("second run with the same key did not reuse the implanted model: %+v", res2.Costs)
+	}
+	if res2.Metrics["accuracy"] == 0 && res.Metrics["accuracy"] == 0 {
+		t.Error("both runs scored 0")
+	}
+	// The full method (data, base model "none", all phases) runs too.
+	if _, err := (CypherTalk{}).Run(stdctx.Background(), env, run); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func pretrainConfig(preset string) pretrain.Config { return pretrain.DefaultConfig(preset) }
+
+// DefaultConfigWith decodes params over the defaults, failing loudly (tests only).
+func DefaultConfigWith(params map[string]any) Config {
+	cfg, err := DecodeConfig(params)
+	if err != nil {
+		panic(err)
+	}
+	return cfg
+}
