@@ -80,7 +80,8 @@ type fakeParams struct {
 }
 
 // plaintextParams and cyphertalkParams are the parameter names the real methods take (issue 4's contract), so
-// that the shipped specs are checked against them.
+// that the shipped specs are checked against them here; cmd/cyphertalk's TestShippedSpecsWithRealMethods checks
+// them against the real methods.
 type plaintextParams struct {
 	Table string `param:"table"`
 }
@@ -100,6 +101,14 @@ type cyphertalkParams struct {
 	RecoveryTable  bool    `param:"recovery_table"`
 	TuneTable      bool    `param:"tune_table"`
 	MLMEvalBatches int     `param:"mlm_eval_batches"`
+	BiasSteps      int     `param:"bias_steps"`
+	BiasLR         float64 `param:"bias_lr"`
+	TableSteps     int     `param:"table_steps"`
+	TableLR        float64 `param:"table_lr"`
+	KDTopK         int     `param:"kd_topk"`
+	RandomOps      int     `param:"random_ops"`
+	KeyFile        string  `param:"key_file"`
+	Attacks        bool    `param:"attacks"`
 }
 
 var (

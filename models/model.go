@@ -34,6 +34,9 @@ type Model struct {
 	VocabSize int
 	Backend   backends.Backend
 	Ctx       *context.Context
+	// Approx, when set, replaces the non-linear layers of the encoder and pooler by crypto-friendly
+	// approximations (approx.go); nil is the plain BERT graph.
+	Approx *Approximations
 }
 
 // New creates a model with freshly initialised weights. The token table is drawn in Go from seed (ChaCha8), so it
@@ -192,8 +195,7 @@ func (m *Model) layer(ctx *context.Context, x, keyMask *Node) *Node {
 	if p.PreLN {
 		attIn = norm("attention_norm", x)
 	}
-	att := layers.MultiHeadAttention(ctx.In("attention"), attIn, attIn, attIn, p.Heads, p.HeadDim()).
-		SetKeyMask(keyMask).SetOutputDim(p.Hidden).Done()
+	att := m.attention(ctx.In("attention"), attIn, keyMask)
 	x = Add(x, m.dropout(ctx, att))
 	if !p.PreLN {
 		x = norm("attention_norm", x)
@@ -202,7 +204,7 @@ func (m *Model) layer(ctx *context.Context, x, keyMask *Node) *Node {
 	if p.PreLN {
 		ffIn = norm("ffn_norm", x)
 	}
-	h := activations.Gelu(layers.Dense(ctx.In("ffn_in"), ffIn, true, p.FFN))
+	h := m.gelu(layers.Dense(ctx.In("ffn_in"), ffIn, true, p.FFN))
 	h = layers.Dense(ctx.In("ffn_out"), h, true, p.Hidden)
 	x = Add(x, m.dropout(ctx, h))
 	if !p.PreLN {
@@ -216,7 +218,7 @@ func (m *Model) Pool(ctx *context.Context, hidden *Node) *Node {
 	// Gather rather than Slice: Slice's gradient needs Pad, which SimpleGo lacks in v0.26.0.
 	batch := hidden.Shape().Dimensions[0]
 	cls := GatherPositions(hidden, Zeros(hidden.Graph(), shapes.Make(dtypes.Int32, batch, 1)))
-	return Tanh(layers.Dense(ctx.In("pooler"), cls, true, m.Preset.Hidden))
+	return m.poolerActivation(layers.Dense(ctx.In("pooler"), cls, true, m.Preset.Hidden))
 }
 
 // TaskHead maps pooled [B,d] to [B,numLabels] logits (numLabels = 1 for regression).

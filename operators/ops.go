@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Table is a row-major V×D token-embedding table.
@@ -61,8 +62,8 @@ func (c Context) check(t Table) error {
 	if c.RowIDs != nil && len(c.RowIDs) != t.V {
 		return fmt.Errorf("operators: row ids have %d entries, table has %d rows", len(c.RowIDs), t.V)
 	}
-	if math.IsNaN(c.SE) || math.IsInf(c.SE, 0) || c.SE < 0 {
-		return fmt.Errorf("operators: s_E = %v must be finite and >= 0", c.SE)
+	if err := checkSE(c.SE); err != nil {
+		return fmt.Errorf("operators: %w", err)
 	}
 	return nil
 }
@@ -74,23 +75,44 @@ func workers(n int) int {
 	return max(n, 1)
 }
 
-// parallelRows calls fn on contiguous row ranges covering [0, n) from up to w goroutines.
-func parallelRows(n, w int, fn func(lo, hi int)) {
-	w = min(workers(w), n)
+// rowBlock is the number of rows a goroutine takes at a time, and the block of s_E's partial sums.
+const rowBlock = 64
+
+// parallelBlocks covers [0, n) with the blocks [b·size, min((b+1)·size, n)) and runs them on up to w
+// goroutines (w <= 0: GOMAXPROCS). Each goroutine calls newWorker once for its own block function (so it
+// can own scratch buffers), then takes the next unclaimed block until none is left: a goroutine on a busy
+// core simply does fewer blocks. Which goroutine runs a block never changes what the block computes.
+func parallelBlocks(n, size, w int, newWorker func() func(lo, hi int)) {
+	nb := (n + size - 1) / size
+	w = min(workers(w), nb)
 	if w <= 1 {
-		fn(0, n)
+		if nb > 0 {
+			fn := newWorker()
+			for b := range nb {
+				fn(b*size, min((b+1)*size, n))
+			}
+		}
 		return
 	}
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for k := range w {
-		lo, hi := k*n/w, (k+1)*n/w
-		wg.Go(func() { fn(lo, hi) })
+	for range w {
+		wg.Go(func() {
+			fn := newWorker()
+			for {
+				b := int(next.Add(1) - 1)
+				if b >= nb {
+					return
+				}
+				fn(b*size, min((b+1)*size, n))
+			}
+		})
 	}
 	wg.Wait()
 }
 
-// prepare checks an operator's parameters, the table and the context before a run.
-func prepare(o Operator, t Table, c Context) error {
+// checkRun checks an operator's parameters, the table and the context before a run.
+func checkRun(o Operator, t Table, c Context) error {
 	if err := validateParams(o.Name(), o.Params()); err != nil {
 		return err
 	}
@@ -108,6 +130,44 @@ type Operator interface {
 	Invert(t Table, c Context) error
 }
 
+// rowKernel applies an operator (or its inverse) to one row in place; id is the original token id the row
+// holds, which keys per-row noise.
+type rowKernel func(row []float32, id int)
+
+// rowOperator is what every registered operator implements besides Operator. prepare does the table-wide
+// work once (draws v, u or the rotations, keys the row streams) and returns a factory of row kernels; each
+// goroutine makes its own kernel, which may own scratch buffers. Apply and Invert run one kernel over the
+// table; Shake and Unshake run the whole chain row by row, fused with π and the copy, in one pass.
+type rowOperator interface {
+	Operator
+	prepare(c Context, d int, inverse bool) (newKernel func() rowKernel)
+	// usesSE reports whether the operator's noise is scaled by s_E.
+	usesSE() bool
+}
+
+// run checks the input and applies o's kernel (inverse or not) to every non-special row of t, in parallel
+// over c.Workers.
+func run(o rowOperator, t Table, c Context, inverse bool) error {
+	if err := checkRun(o, t, c); err != nil {
+		return err
+	}
+	newKernel := o.prepare(c, t.D, inverse)
+	parallelBlocks(t.V, rowBlock, c.Workers, func() func(lo, hi int) {
+		kernel := newKernel()
+		return func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				if id := c.rowID(r); !c.skip(id) {
+					kernel(t.Row(r), id)
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// sameKernel is the factory of a kernel without scratch state, shared by all goroutines.
+func sameKernel(k rowKernel) func() rowKernel { return func() rowKernel { return k } }
+
 // ---- table-wide operators -------------------------------------------------------------------------------
 
 // AddV adds one vector v ~ N(0, (Scale·s_E)² I_d), drawn once for the table, to every non-special row.
@@ -115,6 +175,7 @@ type AddV struct{ Scale float64 }
 
 func (AddV) Name() string                 { return "addv" }
 func (o AddV) Params() map[string]float64 { return map[string]float64{"scale": o.Scale} }
+func (AddV) usesSE() bool                 { return true }
 
 func (o AddV) vector(c Context, d int) []float64 {
 	r := newRNG(c.Seed)
@@ -126,40 +187,25 @@ func (o AddV) vector(c Context, d int) []float64 {
 	return v
 }
 
-func (o AddV) Apply(t Table, c Context) error  { return o.run(t, c, false) }
-func (o AddV) Invert(t Table, c Context) error { return o.run(t, c, true) }
+func (o AddV) Apply(t Table, c Context) error  { return run(o, t, c, false) }
+func (o AddV) Invert(t Table, c Context) error { return run(o, t, c, true) }
 
-func (o AddV) run(t Table, c Context, inv bool) error {
-	if err := prepare(o, t, c); err != nil {
-		return err
-	}
-	v := o.vector(c, t.D)
-	forEachKeptRow(t, c, func(row []float32) { addSigned(row, v, inv) })
-	return nil
-}
-
-// forEachKeptRow calls fn on every row that is not a special token's, in parallel over c.Workers.
-func forEachKeptRow(t Table, c Context, fn func(row []float32)) {
-	parallelRows(t.V, c.Workers, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			if !c.skip(c.rowID(r)) {
-				fn(t.Row(r))
+func (o AddV) prepare(c Context, d int, inverse bool) func() rowKernel {
+	v := o.vector(c, d)
+	if inverse {
+		return sameKernel(func(row []float32, _ int) {
+			v := v[:len(row)]
+			for j, x := range row {
+				row[j] = float32(float64(x) - v[j])
 			}
+		})
+	}
+	return sameKernel(func(row []float32, _ int) {
+		v := v[:len(row)]
+		for j, x := range row {
+			row[j] = float32(float64(x) + v[j])
 		}
 	})
-}
-
-// addSigned adds v to row (or subtracts it, to invert), in float64 as every operator does.
-func addSigned(row []float32, v []float64, subtract bool) {
-	if subtract {
-		for j, x := range row {
-			row[j] = float32(float64(x) - v[j])
-		}
-		return
-	}
-	for j, x := range row {
-		row[j] = float32(float64(x) + v[j])
-	}
 }
 
 // Inflate multiplies every non-special row element-wise by (1 + u), u_j ~ U(0, Scale) drawn once for the
@@ -168,6 +214,7 @@ type Inflate struct{ Scale float64 }
 
 func (Inflate) Name() string                 { return "inflate" }
 func (o Inflate) Params() map[string]float64 { return map[string]float64{"scale": o.Scale} }
+func (Inflate) usesSE() bool                 { return false }
 
 func (o Inflate) factors(c Context, d int) []float64 {
 	r := newRNG(c.Seed)
@@ -178,26 +225,25 @@ func (o Inflate) factors(c Context, d int) []float64 {
 	return f
 }
 
-func (o Inflate) Apply(t Table, c Context) error  { return o.run(t, c, false) }
-func (o Inflate) Invert(t Table, c Context) error { return o.run(t, c, true) }
+func (o Inflate) Apply(t Table, c Context) error  { return run(o, t, c, false) }
+func (o Inflate) Invert(t Table, c Context) error { return run(o, t, c, true) }
 
-func (o Inflate) run(t Table, c Context, inv bool) error {
-	if err := prepare(o, t, c); err != nil {
-		return err
-	}
-	f := o.factors(c, t.D)
-	forEachKeptRow(t, c, func(row []float32) {
-		if inv {
+func (o Inflate) prepare(c Context, d int, inverse bool) func() rowKernel {
+	f := o.factors(c, d)
+	if inverse {
+		return sameKernel(func(row []float32, _ int) {
+			f := f[:len(row)]
 			for j, x := range row {
 				row[j] = float32(float64(x) / f[j])
 			}
-			return
-		}
+		})
+	}
+	return sameKernel(func(row []float32, _ int) {
+		f := f[:len(row)]
 		for j, x := range row {
 			row[j] = float32(float64(x) * f[j])
 		}
 	})
-	return nil
 }
 
 // Tilt multiplies every non-special row by R, the product of ⌊d/2⌋ Givens rotations on a random pairing of
@@ -208,6 +254,7 @@ type Tilt struct{ Angle float64 }
 
 func (Tilt) Name() string                 { return "tilt" }
 func (o Tilt) Params() map[string]float64 { return map[string]float64{"angle": o.Angle} }
+func (Tilt) usesSE() bool                 { return false }
 
 type givens struct {
 	a, b int
@@ -229,55 +276,142 @@ func (o Tilt) rotations(c Context, d int) []givens {
 	return g
 }
 
-func (o Tilt) Apply(t Table, c Context) error  { return o.run(t, c, false) }
-func (o Tilt) Invert(t Table, c Context) error { return o.run(t, c, true) }
+func (o Tilt) Apply(t Table, c Context) error  { return run(o, t, c, false) }
+func (o Tilt) Invert(t Table, c Context) error { return run(o, t, c, true) }
 
-func (o Tilt) run(t Table, c Context, inv bool) error {
-	if err := prepare(o, t, c); err != nil {
-		return err
-	}
-	g := o.rotations(c, t.D)
-	if inv {
-		for k := range g {
-			g[k].s = -g[k].s
+// rotation32 is a Givens rotation as the kernel applies it: float32 coefficients, int32 indices.
+type rotation32 struct {
+	a, b int32
+	c, s float32
+}
+
+// prepare rounds each rotation's cos and sin to float32 and rotates in float32, each product rounded
+// before the sum: R's columns then have norm 1 ± 1.2e-7 and Invert's Rᵀ undoes R to float32 rounding.
+func (o Tilt) prepare(c Context, d int, inverse bool) func() rowKernel {
+	g := o.rotations(c, d)
+	r := make([]rotation32, len(g))
+	for k, q := range g {
+		r[k] = rotation32{a: int32(q.a), b: int32(q.b), c: float32(q.c), s: float32(q.s)}
+		if inverse {
+			r[k].s = -r[k].s
 		}
 	}
-	forEachKeptRow(t, c, func(row []float32) {
-		for _, q := range g {
-			ea, eb := float64(row[q.a]), float64(row[q.b])
-			row[q.a] = float32(float64(q.c*ea) - float64(q.s*eb))
-			row[q.b] = float32(float64(q.s*ea) + float64(q.c*eb))
+	return sameKernel(func(row []float32, _ int) {
+		row = row[:d]
+		for _, q := range r {
+			ea, eb := row[q.a], row[q.b]
+			row[q.a] = float32(q.c*ea) - float32(q.s*eb)
+			row[q.b] = float32(q.s*ea) + float32(q.c*eb)
 		}
 	})
-	return nil
 }
 
 // ---- per-row noise operators ----------------------------------------------------------------------------
+//
+// Row id's noise comes from its rowStream (rowrng.go): entry j's sample from word j on the ziggurat's fast
+// path, further words only when it rejects. Each noise value is a float32 and Apply stores row[j] + n_j;
+// Invert runs the same kernel with every scale negated, storing row[j] + (−n_j) = row[j] − n_j.
 
-// rowNoise fills n (length d) with one row's noise from r, already in table units.
-type rowNoise func(r *rng, n []float64)
+// wordNormal is the normal word sampler's fast path with the noise scale and the sign folded into float32
+// tables indexed by the word's low 9 bits (layer and sign): with k = w>>9 (u = k·2^-23), the sample is
+// float32(k)·scaled[w&511] when k < limit[w&511] (⇔ u < x_{i+1}/x_i), where scaled holds ±s·x_i·2^-23
+// rounded to float32; otherwise it is float32(s·normalWord(w)).
+type wordNormal struct {
+	limit  [2 * zigNor256C]uint32
+	scaled [2 * zigNor256C]float32
+	s      float64
+}
 
-// runRowNoise adds (or, with inv, subtracts) per-row noise to every non-special row. The noise of the row
-// holding token id i comes from ChaCha8(SHA-256("cyphertalk/row/v1" || op seed || uint64be(i))).
-func runRowNoise(o Operator, t Table, c Context, inv bool, gen rowNoise) error {
-	if err := prepare(o, t, c); err != nil {
-		return err
+func newWordNormal(s float64) *wordNormal {
+	t := &wordNormal{s: s}
+	for i := range zigNor256C {
+		lim := uint32(math.Ceil(zigNor256Q[i] * 0x1p23))
+		x := float32(float64(s*zigNor256X[i]) * 0x1p-23)
+		t.limit[i], t.limit[i+zigNor256C] = lim, lim
+		t.scaled[i], t.scaled[i+zigNor256C] = x, -x
 	}
-	parallelRows(t.V, c.Workers, func(lo, hi int) {
-		seeder := newRowSeeder(c.Seed)
-		r := &rng{}
-		n := make([]float64, t.D)
-		for row := lo; row < hi; row++ {
-			id := c.rowID(row)
-			if c.skip(id) {
-				continue
-			}
-			r.reseed(seeder.seed(id))
-			gen(r, n)
-			addSigned(t.Row(row), n, inv)
+	return t
+}
+
+// fill writes len(words) scaled normal samples from the row's first words to out and returns the sum of
+// their squares, accumulated in float64 in entry order.
+func (t *wordNormal) fill(out []float32, words []uint32, st *rowStream) (sumSquares float64) {
+	out = out[:len(words)]
+	for j, w := range words {
+		k, i := w>>9, w&(2*zigNor256C-1)
+		var z float32
+		if k < t.limit[i] {
+			z = float32(float32(k) * t.scaled[i])
+		} else {
+			z = float32(t.s * st.normalWord(w))
 		}
-	})
-	return nil
+		out[j] = z
+		z64 := float64(z)
+		sumSquares += float64(z64 * z64)
+	}
+	return sumSquares
+}
+
+// add adds len(row) scaled normal samples from the row's first words to row.
+func (t *wordNormal) add(row []float32, words []uint32, st *rowStream) {
+	row = row[:len(words)]
+	for j, w := range words {
+		k, i := w>>9, w&(2*zigNor256C-1)
+		var n float32
+		if k < t.limit[i] {
+			n = float32(float32(k) * t.scaled[i])
+		} else {
+			n = float32(t.s * st.normalWord(w))
+		}
+		row[j] += n
+	}
+}
+
+// wordExp is the exponential word sampler's fast path for Laplace noise, with the scale and the sign (bit
+// 8) folded into float32 tables indexed by the word's low 9 bits: with k = w>>9 (u = k·2^-23), the sample
+// is float32(k)·scaled[w&511] when k < limit[w&511] (⇔ u < x_{i+1}/x_i), where scaled holds
+// ±s·x_i·2^-23 rounded to float32; otherwise it is ±float32(s·expWord(w)).
+type wordExp struct {
+	limit  [2 * zigExpC]uint32
+	scaled [2 * zigExpC]float32
+	s      float64
+}
+
+func newWordExp(s float64) *wordExp {
+	t := &wordExp{s: s}
+	for i := range zigExpC {
+		lim := uint32(math.Ceil(zigExpQ[i] * 0x1p23))
+		x := float32(float64(s*zigExpX[i]) * 0x1p-23)
+		t.limit[i], t.limit[i+zigExpC] = lim, lim
+		t.scaled[i], t.scaled[i+zigExpC] = x, -x
+	}
+	return t
+}
+
+// addLaplace adds len(row) scaled Laplace samples from the row's first words to row.
+func (t *wordExp) addLaplace(row []float32, words []uint32, st *rowStream) {
+	row = row[:len(words)]
+	for j, w := range words {
+		k, i := w>>9, w&(2*zigExpC-1)
+		var n float32
+		if k < t.limit[i] {
+			n = float32(float32(k) * t.scaled[i])
+		} else {
+			n = float32(t.s * st.expWord(w))
+			if w&zigExpC != 0 {
+				n = -n
+			}
+		}
+		row[j] += n
+	}
+}
+
+// signed returns s, or −s for an inverse.
+func signed(s float64, inverse bool) float64 {
+	if inverse {
+		return -s
+	}
+	return s
 }
 
 // Gaussian adds n ~ N(0, (Sigma·s_E)² I_d), drawn once per row (fixed).
@@ -285,76 +419,68 @@ type Gaussian struct{ Sigma float64 }
 
 func (Gaussian) Name() string                 { return "gaussian" }
 func (o Gaussian) Params() map[string]float64 { return map[string]float64{"sigma": o.Sigma} }
+func (Gaussian) usesSE() bool                 { return true }
 
-func (o Gaussian) noise(se float64) rowNoise {
-	s := float64(o.Sigma * se)
-	return func(r *rng, n []float64) {
-		for j := range n {
-			n[j] = float64(s * r.normal())
-		}
+func (o Gaussian) Apply(t Table, c Context) error  { return run(o, t, c, false) }
+func (o Gaussian) Invert(t Table, c Context) error { return run(o, t, c, true) }
+
+func (o Gaussian) prepare(c Context, d int, inverse bool) func() rowKernel {
+	sampler := newWordNormal(signed(float64(o.Sigma*c.SE), inverse))
+	return func() rowKernel {
+		st := newRowStream(c.Seed, d)
+		return func(row []float32, id int) { sampler.add(row, st.start(id), st) }
 	}
 }
 
-func (o Gaussian) Apply(t Table, c Context) error  { return runRowNoise(o, t, c, false, o.noise(c.SE)) }
-func (o Gaussian) Invert(t Table, c Context) error { return runRowNoise(o, t, c, true, o.noise(c.SE)) }
-
-// Laplace adds n with n_j ~ Laplace(0, B·s_E) i.i.d., drawn once per row: ±B·s_E·Exp(1), the sign from a
-// separate random bit (one 64-bit draw per 64 entries).
+// Laplace adds n with n_j ~ Laplace(0, B·s_E) i.i.d., drawn once per row: ±B·s_E·Exp(1), the magnitude
+// from the exponential ziggurat and the sign from bit 8 of the same word, which the magnitude does not use.
 type Laplace struct{ B float64 }
 
 func (Laplace) Name() string                 { return "laplace" }
 func (o Laplace) Params() map[string]float64 { return map[string]float64{"b": o.B} }
+func (Laplace) usesSE() bool                 { return true }
 
-func (o Laplace) noise(se float64) rowNoise {
-	s := float64(o.B * se)
-	return func(r *rng, n []float64) {
-		var signs uint64
-		for j := range n {
-			if j%64 == 0 {
-				signs = r.uint64()
-			}
-			x := float64(s * r.exp1())
-			if signs&1 != 0 {
-				x = -x
-			}
-			signs >>= 1
-			n[j] = x
-		}
+func (o Laplace) Apply(t Table, c Context) error  { return run(o, t, c, false) }
+func (o Laplace) Invert(t Table, c Context) error { return run(o, t, c, true) }
+
+func (o Laplace) prepare(c Context, d int, inverse bool) func() rowKernel {
+	sampler := newWordExp(signed(float64(o.B*c.SE), inverse))
+	return func() rowKernel {
+		st := newRowStream(c.Seed, d)
+		return func(row []float32, id int) { sampler.addLaplace(row, st.start(id), st) }
 	}
 }
 
-func (o Laplace) Apply(t Table, c Context) error  { return runRowNoise(o, t, c, false, o.noise(c.SE)) }
-func (o Laplace) Invert(t Table, c Context) error { return runRowNoise(o, t, c, true, o.noise(c.SE)) }
-
-// DXFixp adds r·w once per row ("fixed perturbation"): w uniform on the unit sphere (d standard normals,
-// normalised) and r ~ Gamma(d, s_E/Epsilon), drawn as (s_E/Epsilon)·Σ_{k<d} Exp_k(1) — metric-DP noise with
-// density ∝ exp(−Epsilon·‖z‖/s_E). The mean norm is d·s_E/Epsilon.
+// DXFixp adds r·w once per row ("fixed perturbation"): w uniform on the unit sphere (d standard normals z,
+// divided by ‖z‖) and r ~ Gamma(d, s_E/Epsilon), drawn by Marsaglia and Tsang's exact method from the
+// words after the normals — metric-DP noise with density ∝ exp(−Epsilon·‖z‖/s_E). The mean norm is
+// d·s_E/Epsilon. Entry j's noise is float32(z_j·f), f = float32(r/‖z‖).
 type DXFixp struct{ Epsilon float64 }
 
 func (DXFixp) Name() string                 { return "dx-fixp" }
 func (o DXFixp) Params() map[string]float64 { return map[string]float64{"epsilon": o.Epsilon} }
+func (DXFixp) usesSE() bool                 { return true }
 
-func (o DXFixp) noise(se float64) rowNoise {
-	scale := se / o.Epsilon
-	return func(r *rng, n []float64) {
-		var norm2, g float64
-		for j := range n {
-			z := r.normal()
-			n[j] = z
-			norm2 += float64(z * z)
-		}
-		for range n {
-			g += r.exp1()
-		}
-		if norm2 == 0 {
-			return // probability 0; n is then all zero
-		}
-		f := float64(scale*g) / math.Sqrt(norm2)
-		for j, z := range n {
-			n[j] = float64(z * f)
+func (o DXFixp) Apply(t Table, c Context) error  { return run(o, t, c, false) }
+func (o DXFixp) Invert(t Table, c Context) error { return run(o, t, c, true) }
+
+func (o DXFixp) prepare(c Context, d int, inverse bool) func() rowKernel {
+	scale := signed(c.SE/o.Epsilon, inverse)
+	direction := newWordNormal(1)
+	return func() rowKernel {
+		st := newRowStream(c.Seed, d)
+		z := make([]float32, d)
+		return func(row []float32, id int) {
+			z := z[:len(row)]
+			norm2 := direction.fill(z, st.start(id), st)
+			r := st.gamma(float64(len(row)))
+			if norm2 == 0 {
+				return // probability 0: no direction, no noise
+			}
+			f := float32(float64(scale*r) / math.Sqrt(norm2))
+			for j, x := range z {
+				row[j] += float32(x * f)
+			}
 		}
 	}
 }
-
-func (o DXFixp) Apply(t Table, c Context) error  { return runRowNoise(o, t, c, false, o.noise(c.SE)) }
-func (o DXFixp) Invert(t Table, c Context) error { return runRowNoise(o, t, c, true, o.noise(c.SE)) }

@@ -10,12 +10,12 @@ import (
 
 // PRNGName names the random-number scheme of key format cyphertalk-key/1 (see the package comment). It is
 // written into every key file and checked on load.
-const PRNGName = "chacha8rand+sha256-subseeds/1"
+const PRNGName = "chacha8rand+aes256ctr-rows+sha256-subseeds/2"
 
 // Domain-separation labels of the seed derivation (package comment).
 const (
 	labelOp     = "cyphertalk/op/v1"
-	labelRow    = "cyphertalk/row/v1"
+	labelRow    = "cyphertalk/row/v2"
 	labelPerm   = "cyphertalk/perm/v1"
 	labelKeygen = "cyphertalk/keygen/v1"
 	labelSeed   = "cyphertalk/seed/v1"
@@ -39,22 +39,8 @@ func opSeed(seed Seed, k int) [32]byte {
 	return deriveSeed(labelOp, seed[:], b[:])
 }
 
-// rowSeeder computes row seeds SHA-256(labelRow || opSeed || uint64be(i)) without allocating.
-type rowSeeder struct {
-	buf [len(labelRow) + 32 + 8]byte
-}
-
-func newRowSeeder(op [32]byte) *rowSeeder {
-	s := &rowSeeder{}
-	copy(s.buf[:], labelRow)
-	copy(s.buf[len(labelRow):], op[:])
-	return s
-}
-
-func (s *rowSeeder) seed(i int) [32]byte {
-	binary.BigEndian.PutUint64(s.buf[len(labelRow)+32:], uint64(i))
-	return sha256.Sum256(s.buf[:])
-}
+// rowStreamKey is the AES-256 key of an operator's per-row streams: SHA-256(labelRow || op seed).
+func rowStreamKey(op [32]byte) [32]byte { return deriveSeed(labelRow, op[:], nil) }
 
 // rng wraps ChaCha8 with the samplers of this package. Only ChaCha8.Uint64 is used.
 type rng struct {
@@ -66,10 +52,6 @@ func newRNG(seed [32]byte) *rng {
 	r.c.Seed(seed)
 	return r
 }
-
-func (r *rng) reseed(seed [32]byte) { r.c.Seed(seed) }
-
-func (r *rng) uint64() uint64 { return r.c.Uint64() }
 
 // float64 returns a uniform value in [0, 1) with 53 random bits.
 func (r *rng) float64() float64 { return float64(r.c.Uint64()>>11) * 0x1p-53 }
@@ -102,42 +84,37 @@ func (r *rng) shuffle(n int, swap func(i, j int)) {
 	}
 }
 
-// Ziggurat tables (Doornik, "An improved ziggurat method to generate normal random samples", 2005).
+// Ziggurat tables (Doornik, "An improved ziggurat method to generate normal random samples", 2005): a
+// 128-layer normal for ChaCha8 draws, a 256-layer normal and a 256-layer exponential for the row streams.
 const (
-	zigNorC = 128
-	zigNorR = 3.442619855899
-	zigNorV = 9.91256303526217e-3
-	zigExpC = 256
-	zigExpR = 7.69711747013104972
-	zigExpV = 3.949659822581572e-3
+	zigNorC    = 128
+	zigNorR    = 3.442619855899
+	zigNorV    = 9.91256303526217e-3
+	zigNor256C = 256
+	zigNor256R = 3.6541528853610088
+	zigNor256V = 4.92867323399e-3
+	zigExpC    = 256
+	zigExpR    = 7.69711747013104972
+	zigExpV    = 3.949659822581572e-3
 )
 
 var (
-	zigNorX [zigNorC + 1]float64
-	zigNorF [zigNorC + 1]float64 // exp(-x²/2) at zigNorX
-	zigNorQ [zigNorC]float64     // zigNorX[i+1] / zigNorX[i]
-	zigExpX [zigExpC + 1]float64
-	zigExpF [zigExpC + 1]float64 // exp(-x) at zigExpX
-	zigExpQ [zigExpC]float64
+	zigNorX    [zigNorC + 1]float64
+	zigNorF    [zigNorC + 1]float64 // exp(-x²/2) at zigNorX
+	zigNorQ    [zigNorC]float64     // zigNorX[i+1] / zigNorX[i]
+	zigNor256X [zigNor256C + 1]float64
+	zigNor256F [zigNor256C + 1]float64
+	zigNor256Q [zigNor256C]float64
+	zigExpX    [zigExpC + 1]float64
+	zigExpF    [zigExpC + 1]float64 // exp(-x) at zigExpX
+	zigExpQ    [zigExpC]float64
 )
 
 func init() {
-	f := pexp(float64(-0.5 * float64(zigNorR*zigNorR)))
-	zigNorX[0] = zigNorV / f
-	zigNorX[1] = zigNorR
-	zigNorX[zigNorC] = 0
-	for i := 2; i < zigNorC; i++ {
-		zigNorX[i] = math.Sqrt(float64(-2 * plog(zigNorV/zigNorX[i-1]+f)))
-		f = pexp(float64(-0.5 * float64(zigNorX[i]*zigNorX[i])))
-	}
-	for i := 0; i <= zigNorC; i++ {
-		zigNorF[i] = pexp(float64(-0.5 * float64(zigNorX[i]*zigNorX[i])))
-	}
-	for i := 0; i < zigNorC; i++ {
-		zigNorQ[i] = zigNorX[i+1] / zigNorX[i]
-	}
+	normalZiggurat(zigNorX[:], zigNorF[:], zigNorQ[:], zigNorR, zigNorV)
+	normalZiggurat(zigNor256X[:], zigNor256F[:], zigNor256Q[:], zigNor256R, zigNor256V)
 
-	f = pexp(-zigExpR)
+	f := pexp(-zigExpR)
 	zigExpX[0] = zigExpV / f
 	zigExpX[1] = zigExpR
 	zigExpX[zigExpC] = 0
@@ -150,6 +127,26 @@ func init() {
 	}
 	for i := 0; i < zigExpC; i++ {
 		zigExpQ[i] = zigExpX[i+1] / zigExpX[i]
+	}
+}
+
+// normalZiggurat fills the tables of a len(q)-layer normal ziggurat with base-layer edge r and layer area v:
+// layer edges x (x[0] = v/f(r), x[1] = r, ..., x[len(q)] = 0), f = exp(-x²/2) at them, q[i] = x[i+1]/x[i].
+func normalZiggurat(x, f, q []float64, r, v float64) {
+	c := len(q)
+	fr := pexp(float64(-0.5 * float64(r*r)))
+	x[0] = v / fr
+	x[1] = r
+	x[c] = 0
+	for i := 2; i < c; i++ {
+		x[i] = math.Sqrt(float64(-2 * plog(v/x[i-1]+fr)))
+		fr = pexp(float64(-0.5 * float64(x[i]*x[i])))
+	}
+	for i := 0; i <= c; i++ {
+		f[i] = pexp(float64(-0.5 * float64(x[i]*x[i])))
+	}
+	for i := 0; i < c; i++ {
+		q[i] = x[i+1] / x[i]
 	}
 }
 
@@ -182,26 +179,6 @@ func (r *rng) normalTail(negative bool) float64 {
 				return x - zigNorR
 			}
 			return zigNorR - x
-		}
-	}
-}
-
-// exp1 returns a unit exponential value (rate 1).
-func (r *rng) exp1() float64 {
-	for {
-		b := r.c.Uint64()
-		i := b & (zigExpC - 1)
-		u := float64(b>>11) * 0x1p-53 // uniform in [0, 1)
-		if u < zigExpQ[i] {
-			return float64(u * zigExpX[i])
-		}
-		if i == 0 {
-			return zigExpR - plog(r.float64Open())
-		}
-		x := float64(u * zigExpX[i])
-		y := zigExpF[i] + float64(r.float64()*(zigExpF[i+1]-zigExpF[i]))
-		if y < pexp(-x) {
-			return x
 		}
 	}
 }
@@ -285,6 +262,9 @@ func pexp(x float64) float64 {
 	t := float64(r * r)
 	c := r - float64(t*(p1+float64(t*(p2+float64(t*(p3+float64(t*(p4+float64(t*p5)))))))))
 	y := 1 - ((lo - float64(r*c)/(2-c)) - hi)
+	if -1021 <= k && k <= 1022 { // y·2^k is normal: multiplying by 2^k is exact, as math.Ldexp is
+		return y * math.Float64frombits(uint64(k+1023)<<52)
+	}
 	return math.Ldexp(y, k)
 }
 

@@ -56,20 +56,24 @@ func TestShakeIsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _, err := shake(slices.Clone(orig), testV, testD, key, 1)
-	if err != nil {
+	b := make([]float32, len(orig))
+	if _, err := shakeInto(b, orig, testV, testD, key, 1); err != nil {
 		t.Fatal(err)
 	}
-	c, _, err := shake(orig, testV, testD, key, 3)
-	if err != nil {
+	c := make([]float32, len(orig))
+	if _, err := shakeInto(c, orig, testV, testD, key, 3); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(a, b) || !slices.Equal(a, c) {
 		t.Fatal("the same key gave different tables (1, 2 and 3 goroutines)")
 	}
-	// Bit-identical on every machine: the hash is pinned (a change needs a new key format version).
+	// Bit-identical on every machine: the hash is pinned (a change needs a new PRNGName).
 	if h := tableHash(a); h != goldenShakeHash {
 		t.Errorf("E_s hash %s, want %s", h, goldenShakeHash)
+	}
+	perm, _ := Permutation(key)
+	if r := int(perm[7]); !slices.Equal(a[r*testD:r*testD+len(goldenShakeRow7)], goldenShakeRow7) {
+		t.Errorf("row π(7) = %d of E_s starts %v, want %v", r, a[r*testD:r*testD+3], goldenShakeRow7)
 	}
 	d, _, err := Shake(orig, testV, testD, testKey(t, 10, mustChain(t, allSix), true))
 	if err != nil {
@@ -211,20 +215,150 @@ func TestShakeChecksShapes(t *testing.T) {
 
 func TestStdAll(t *testing.T) {
 	tab := testTable(testV, testD, 5)
-	var s1, s2 float64
-	for _, x := range tab {
-		s1 += float64(x)
+	offset := slices.Clone(tab) // mean far from 0 relative to the spread
+	for i := range offset {
+		offset[i] += 1000
 	}
-	m := s1 / float64(len(tab))
-	for _, x := range tab {
-		s2 += (float64(x) - m) * (float64(x) - m)
+	outliers := slices.Clone(tab) // each block's first entries (its shift) far from the block's mean
+	for b := 0; b < testV; b += rowBlock {
+		for j := range shiftEntries {
+			outliers[b*testD+j] = 1000
+		}
 	}
-	want := math.Sqrt(s2 / float64(len(tab)))
-	got, err := StdAll(tab, testV, testD)
-	if err != nil || math.Abs(got-want) > 1e-12*want {
-		t.Errorf("StdAll = %v, %v; want %v", got, err, want)
+	for name, x := range map[string][]float32{"table": tab, "offset": offset, "outliers": outliers} {
+		var s1, s2 float64
+		for _, v := range x {
+			s1 += float64(v)
+		}
+		m := s1 / float64(len(x))
+		for _, v := range x {
+			s2 += (float64(v) - m) * (float64(v) - m)
+		}
+		want := math.Sqrt(s2 / float64(len(x)))
+		got, err := StdAll(x, testV, testD)
+		if err != nil || math.Abs(got-want) > 1e-11*want {
+			t.Errorf("%s: StdAll = %v, %v; want %v", name, got, err, want)
+		}
+		if stdAll(x, testV, testD, 1) != stdAll(x, testV, testD, 3) {
+			t.Errorf("%s: StdAll depends on the number of goroutines", name)
+		}
 	}
-	if stdAll(tab, testV, testD, 1) != stdAll(tab, testV, testD, 3) {
-		t.Error("StdAll depends on the number of goroutines")
+}
+
+// TestShakeIsTheChainThenPi checks that the fused pass (copy, chain and π row by row) computes exactly the
+// definition: the operators applied one after another to the whole table, then row i moved to row π(i);
+// that applying the chain after π, keyed by each row's original id, gives the same table; and that Unshake
+// inverts it.
+func TestShakeIsTheChainThenPi(t *testing.T) {
+	orig := testTable(testV, testD, 5)
+	for _, spec := range []string{allSix, "tilt:angle=0.4;inflate:scale=0.3", ""} {
+		key := testKey(t, 9, mustChain(t, spec), true)
+		shaken, applied, err := Shake(orig, testV, testD, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		se, _ := StdAll(orig, testV, testD)
+		if usesSE, _ := chainUsesSE(key); !usesSE {
+			se = 0 // not computed, not needed
+		}
+		if applied.SE != se {
+			t.Errorf("%q: applied s_E %v, want %v", spec, applied.SE, se)
+		}
+		perm, _ := Permutation(key)
+		mask := specialMask(key)
+
+		chainFirst := slices.Clone(orig)
+		for k, s := range key.Vertical {
+			op, _ := s.Operator()
+			if err := op.Apply(Table{chainFirst, testV, testD}, Context{Seed: opSeed(key.Seed, k), SE: se, Special: mask}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		piFirst := make([]float32, len(orig))
+		for i := range testV {
+			copy(piFirst[int(perm[i])*testD:], orig[i*testD:(i+1)*testD])
+		}
+		rowIDs := perm.Inverse()
+		for k, s := range key.Vertical {
+			op, _ := s.Operator()
+			c := Context{Seed: opSeed(key.Seed, k), SE: se, Special: mask, RowIDs: rowIDs, Workers: 3}
+			if err := op.Apply(Table{piFirst, testV, testD}, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range testV {
+			if !rowsEqual(chainFirst, shaken, testD, i, int(perm[i])) {
+				t.Fatalf("%q: row π(%d) of Shake is not row %d of the chain applied to E", spec, i, i)
+			}
+		}
+		if !slices.Equal(piFirst, shaken) {
+			t.Fatalf("%q: the chain applied after π (keyed by original ids) differs from Shake", spec)
+		}
+		for _, w := range []int{1, 3} {
+			again := make([]float32, len(orig))
+			a, err := shakeInto(again, orig, testV, testD, key, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(again, shaken) || a.SE != applied.SE {
+				t.Errorf("%q: %d goroutines give another table or s_E", spec, w)
+			}
+		}
+		back, err := Unshake(shaken, testV, testD, key, applied)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := maxAbsDiff(orig, back); e > 1e-5 || (spec == "" && e != 0) {
+			t.Errorf("%q: Unshake(Shake(E)) differs from E by %g", spec, e)
+		}
+	}
+}
+
+func TestShakeIntoAndUnshakeInto(t *testing.T) {
+	orig := testTable(testV, testD, 5)
+	key := testKey(t, 9, mustChain(t, allSix), true)
+	want, wantApplied, err := Shake(orig, testV, testD, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := make([]float32, len(orig))
+	for i := range dst {
+		dst[i] = float32(i) // stale contents are overwritten
+	}
+	applied, err := ShakeInto(dst, orig, testV, testD, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(dst, want) || applied.SE != wantApplied.SE {
+		t.Fatal("ShakeInto differs from Shake")
+	}
+	back := make([]float32, len(orig))
+	if err := UnshakeInto(back, dst, testV, testD, key, applied); err != nil {
+		t.Fatal(err)
+	}
+	if e := maxAbsDiff(orig, back); e > 1e-5 {
+		t.Errorf("UnshakeInto(ShakeInto(E)) differs from E by %g", e)
+	}
+	buf := make([]float32, len(orig)+testD)
+	copy(buf, orig)
+	for _, bad := range []struct {
+		name     string
+		dst, src []float32
+	}{
+		{"short destination", make([]float32, len(orig)-1), orig},
+		{"destination that is the source", orig, orig},
+		{"destination overlapping the source", buf[testD:], buf[:len(orig)]},
+	} {
+		if _, err := ShakeInto(bad.dst, bad.src, testV, testD, key); err == nil {
+			t.Errorf("ShakeInto accepted a %s", bad.name)
+		}
+		if err := UnshakeInto(bad.dst, bad.src, testV, testD, key, applied); err == nil {
+			t.Errorf("UnshakeInto accepted a %s", bad.name)
+		}
+	}
+	broken := *applied
+	broken.SE = math.NaN()
+	if err := UnshakeInto(back, dst, testV, testD, key, &broken); err == nil {
+		t.Error("UnshakeInto accepted a record with s_E = NaN")
 	}
 }

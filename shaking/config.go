@@ -40,6 +40,8 @@ type Config struct {
 	// RecoveryTable lets E_s move during recovery; TuneTable lets private tuning train E_s.
 	RecoveryTable bool `param:"recovery_table"`
 	TuneTable     bool `param:"tune_table"`
+	// Attacks runs the privacy attacks (attacks/) on what the cloud saw and adds their results.
+	Attacks bool `param:"attacks"`
 	// MLMEvalBatches is how many held-out batches measure the masked-LM loss (0 = skip the measurement).
 	MLMEvalBatches int `param:"mlm_eval_batches"`
 }

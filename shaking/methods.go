@@ -152,6 +152,15 @@ func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *Setup, cfg 
 	if err := tuneAndInfer(ctx, env, run, s, tuned, client.EncodeData, ledger, res); err != nil {
 		return nil, err
 	}
+	if cfg.Attacks {
+		counts, err := PublicCounts(env, s)
+		if err != nil {
+			return nil, err
+		}
+		if res.Attacks, err = Attack(ctx, env, s, client, counts); err != nil {
+			return nil, err
+		}
+	}
 	// Order the phases as the protocol runs them: key generation, implantation, tuning, inference.
 	own := ledger.Costs()
 	res.Costs = append(append(own[:1:1], res.Costs...), own[1:]...)

@@ -3,6 +3,10 @@
 // model, its weights exported to plain Go, and one forward pass written once against the Engine interface, so
 // the same code runs in the clear (the reference), on CKKS ciphertexts (baselines/ckks) and on 2-party secret
 // shares (baselines/mpc). It is the CrypTen pattern: the model is generic, the engine owns the cryptography.
+// CrypTen and MPCFormer are PyTorch code and no Go library runs a transformer over an abstract arithmetic
+// backend, so the forward pass, the reference engine with its operation counters (PlainEngine) and the
+// distillation loop are written here. The approximations themselves live in the models graph
+// (models.Approximations), so the distilled gomlx model and Forward compute the same function.
 package cryptofriendly
 
 // Matrix is a plaintext row-major matrix.

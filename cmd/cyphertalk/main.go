@@ -75,7 +75,7 @@ Recovery Mechanism" (arXiv 2403.07283) on GLUE tasks, with a BERT-style model pr
 	root.PersistentFlags().StringVar(&g.cpuProf, "cpuprofile", "", "write a Go CPU profile to this file")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "debug logging")
 	root.AddCommand(newDataCmd(g), newTokenizeCmd(g), newPretrainCmd(g), newFinetuneCmd(g), newBenchCmd(g),
-		newKeygenCmd(g), newShakeCmd(g), newAccountantCmd(g), newRunCmd(g), newSlurmCmd(g), newReportCmd(g))
+		newKeygenCmd(g), newShakeCmd(g), newAccountantCmd(g), newRunCmd(g), newSlurmCmd(g), newReportCmd(g), newAttackCmd(g))
 	return root
 }
 

@@ -1,0 +1,254 @@
+package dpforward
+
+import (
+	stdctx "context"
+	"io"
+	"log/slog"
+	"math"
+	"slices"
+	"testing"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/cyphertalk/cyphertalk-go/baselines/accountant"
+	"github.com/cyphertalk/cyphertalk-go/datasets"
+	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
+	"github.com/cyphertalk/cyphertalk-go/experiments/method"
+	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/models"
+	"github.com/cyphertalk/cyphertalk-go/models/finetune"
+	"github.com/cyphertalk/cyphertalk-go/shaking"
+)
+
+func tokenizer(t *testing.T) (string, *wordpiece.Tokenizer) {
+	t.Helper()
+	dir := testdata.DirOrSkip(t)
+	tok, err := wordpiece.Load(datasets.VocabPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, tok
+}
+
+func nanoModel(t *testing.T, V int, seed uint64) *models.Model {
+	t.Helper()
+	p, err := models.LookupPreset("nano")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := models.New(p, V, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func devExamples(t *testing.T, dir string, tok *wordpiece.Tokenizer, n, T int) *finetune.Encoded {
+	t.Helper()
+	set, err := datasets.Load(dir, "sst2", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return finetune.Encode(tok, set.Examples[:n], T)
+}
+
+// TestNoiseHasCalibratedStd: the client's uploads differ from its clipped outputs by noise whose sample standard
+// deviation over 65,536 draws matches the analytic Gaussian σ for (ε, δ) at sensitivity 2C (to 1.5%, ~6 standard
+// errors), with mean 0 and Gaussian tails; σ meets δ exactly; every clipped sequence has norm ≤ C.
+func TestNoiseHasCalibratedStd(t *testing.T) {
+	dir, tok := tokenizer(t)
+	m := nanoModel(t, tok.VocabSize(), 5)
+	const eps, delta, clip = 4.0, 1e-5, 0.5
+	sigma, err := NoiseStd(eps, delta, clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := accountant.AnalyticGaussianDelta(sigma, eps, 2*clip); math.Abs(got-delta) > 1e-3*delta {
+		t.Fatalf("σ = %g gives δ = %g at ε = %g, want %g", sigma, got, eps, delta)
+	}
+	if classical := 2 * clip * math.Sqrt(2*math.Log(1.25/delta)) / eps; !(sigma < classical) {
+		t.Errorf("analytic σ %g is not below the classical %g", sigma, classical)
+	}
+	client, err := NewClient(m, 0, clip, sigma)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Finalize()
+	B, T, d := m.Preset.BatchSize, m.Preset.MaxLen, m.Preset.Hidden
+	enc := devExamples(t, dir, tok, B, T)
+	idx := rowRange(0, B)
+	clean, err := client.Clipped(enc, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := range B {
+		var sq float64
+		for _, v := range clean[b*T*d : (b+1)*T*d] {
+			sq += float64(v) * float64(v)
+		}
+		if norm := math.Sqrt(sq); norm > clip*(1+1e-5) || norm < clip*(1-1e-3) {
+			t.Fatalf("sequence %d clipped to norm %g, want C = %g (its raw norm is ≫ C)", b, norm, clip)
+		}
+	}
+	rng := NoiseRNG(1, "test")
+	var n, sum, sum2, beyond3 float64
+	for range 4 {
+		noisy, err := client.Perturb(enc, idx, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range noisy {
+			z := float64(v) - float64(clean[i])
+			n++
+			sum += z
+			sum2 += z * z
+			if math.Abs(z) > 3*sigma {
+				beyond3++
+			}
+		}
+	}
+	mean := sum / n
+	std := math.Sqrt(sum2/n - mean*mean)
+	if math.Abs(std/sigma-1) > 0.015 {
+		t.Errorf("noise std %g over %v draws, want σ = %g", std, n, sigma)
+	}
+	if math.Abs(mean) > 5*sigma/math.Sqrt(n) {
+		t.Errorf("noise mean %g, want 0 (σ/√n = %g)", mean, sigma/math.Sqrt(n))
+	}
+	if frac := beyond3 / n; math.Abs(frac-0.0027) > 0.0012 {
+		t.Errorf("%.4f of the noise lies beyond 3σ, a Gaussian has 0.0027", frac)
+	}
+}
+
+// TestEncodeFromCompletesEncode: the lower part up to layer k followed by models.EncodeFrom(k) is the whole encoder.
+func TestEncodeFromCompletesEncode(t *testing.T) {
+	dir, tok := tokenizer(t)
+	m := nanoModel(t, tok.VocabSize(), 7)
+	B, T := m.Preset.BatchSize, m.Preset.MaxLen
+	in := devExamples(t, dir, tok, B, T).Batch(rowRange(0, B), B, false)[:3]
+	run := func(fn func(c *context.Context, x models.Inputs) *Node) []float32 {
+		pred, err := m.NewPredictor(func(c *context.Context, nodes []*Node) []*Node {
+			return []*Node{fn(c, models.Inputs{IDs: nodes[0], Segments: nodes[1], Mask: nodes[2]})}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pred.Finalize()
+		outs, err := pred.Run(in...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tensors.MustCopyFlatData[float32](outs[0])
+	}
+	whole := run(func(c *context.Context, x models.Inputs) *Node { return m.Encode(c, x, -1) })
+	for k := 0; k <= m.Preset.Layers; k++ {
+		split := run(func(c *context.Context, x models.Inputs) *Node { return m.EncodeFrom(c, m.Encode(c, x, k), x.Mask, k) })
+		for i := range whole {
+			if math.Abs(float64(whole[i]-split[i])) > 1e-5 {
+				t.Fatalf("split after layer %d differs at %d: %g vs %g", k, i, split[i], whole[i])
+			}
+		}
+	}
+	lower, upper := models.LowerScopes(1), models.UpperScopes(1, 12)
+	if !slices.Contains(lower, "/encoder/layer_0/") || slices.Contains(upper, "/encoder/layer_0/") || !slices.Contains(upper, "/encoder/layer_11/") {
+		t.Errorf("scopes of a split after layer 1: lower %v upper %v", lower, upper)
+	}
+}
+
+func TestDecodeConfig(t *testing.T) {
+	cfg, err := DecodeConfig(map[string]any{"epsilon": int64(2), "clip": 0.5, "layer": int64(1), "table": "trainable"})
+	if err != nil || cfg.Epsilon != 2 || cfg.Clip != 0.5 || cfg.Layer != 1 || cfg.Table != "trainable" || cfg.Delta != 0 {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+	for _, bad := range []map[string]any{{"epsilon": 0.0}, {"delta": 1.0}, {"clip": -1.0}, {"layer": int64(-1)},
+		{"table": "sparse"}, {"sigma": 1.0}} {
+		if err := (DPForward{}).Validate(bad); err == nil {
+			t.Errorf("params %v accepted", bad)
+		}
+	}
+}
+
+// TestProtocolEndToEnd runs dp-forward on SST-2 (64 training, 48 dev examples, nano, from scratch) with a frozen
+// and a trainable client part, and checks what each party sent, the privacy record, and which weights moved.
+func TestProtocolEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a nano model")
+	}
+	dir, tok := tokenizer(t)
+	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	data, err := finetune.LoadTaskData(dir, "sst2", 64, 48, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const B, T, d = 16, 32, 32
+	for _, table := range []string{"frozen", "trainable"} {
+		t.Run(table, func(t *testing.T) {
+			run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 48, Seed: 1, Epochs: 2,
+				Params: map[string]any{"epsilon": 8.0, "table": table}}
+			cfg, err := DecodeConfig(run.Params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := nanoModel(t, tok.VocabSize(), 1)
+			before := m.TokenTable()
+			res, err := Protocol(stdctx.Background(), env, run, &shaking.Setup{Data: data, Public: m}, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sigma, _ := NoiseStd(8, 1.0/64, 1)
+			if res.Delta != 1.0/64 || res.Extra["noise_std"] != sigma || res.Tags["mechanism"] != "dp-forward" {
+				t.Errorf("privacy record ε %v δ %v extra %v tags %v", res.Epsilon, res.Delta, res.Extra, res.Tags)
+			}
+			costs := map[string]method.Cost{}
+			for _, c := range res.Costs {
+				costs[c.Phase] = c
+			}
+			tune, inf := costs[method.PhasePrivateTuning], costs[method.PhasePrivateInference]
+			if inf.BytesToCloud != 48*T*(d*4+1) || inf.BytesToClient != 48*2*4 || inf.Units != 48 || inf.ClientSeconds <= 0 || inf.CloudSeconds <= 0 {
+				t.Errorf("inference cost %+v", inf)
+			}
+			changed := !slices.Equal(before, m.TokenTable())
+			steps := 2 * (64 / B)
+			switch table {
+			case "frozen":
+				if res.Epsilon != 8 || tune.BytesToCloud != 64*(T*(d*4+1)+4) || tune.BytesToClient != 0 || changed {
+					t.Errorf("frozen: ε %v, tuning cost %+v, token table changed %v", res.Epsilon, tune, changed)
+				}
+			case "trainable":
+				if !(res.Epsilon > 8) || tune.BytesToCloud != int64(steps*B*(T*(d*4+1)+4)) || tune.BytesToClient != int64(steps*B*T*d*4) || !changed {
+					t.Errorf("trainable: ε %v over 2 releases, tuning cost %+v, token table changed %v", res.Epsilon, tune, changed)
+				}
+			}
+			if tune.ClientSeconds <= 0 || tune.CloudSeconds <= 0 || tune.Units != 2 {
+				t.Errorf("tuning cost %+v", tune)
+			}
+			if acc, ok := res.Metrics["accuracy"]; !ok || acc < 0 || acc > 1 || res.EvalExamples != 48 || res.TrainExamples != 64 || len(res.Curve) != 2 {
+				t.Errorf("metrics %v on %d/%d examples, curve %v", res.Metrics, res.TrainExamples, res.EvalExamples, res.Curve)
+			}
+		})
+	}
+}
+
+// TestRunRegistered runs the registered method through method.Lookup as the runner does.
+func TestRunRegistered(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a nano model")
+	}
+	dir, tok := tokenizer(t)
+	mth, err := method.Lookup("dp-forward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 48, Seed: 1, Epochs: 1,
+		Params: map[string]any{"epsilon": 8.0, "layer": int64(1)}}
+	res, err := mth.Run(stdctx.Background(), env, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Epsilon != 8 || res.Extra["noise_layer"] != 1 || len(res.Costs) != 2 {
+		t.Errorf("result ε %v extra %v costs %+v", res.Epsilon, res.Extra, res.Costs)
+	}
+}

@@ -1,0 +1,306 @@
+// Package dpsgd owns the dp-sgd baseline (DESIGN.md §5): fine-tuning with DP-SGD (Abadi et al. 2016) — each
+// example's gradient clipped to L2 norm C, Gaussian noise of standard deviation σC added to the sum of a batch,
+// the noise multiplier σ calibrated by the Rényi-DP accountant (baselines/accountant) so that the whole run is
+// (ε, δ)-DP, and the ε actually spent recorded per run.
+//
+// Per-example gradients come from one model replica per example in a single graph (GOMLX.md §3: gomlx v0.26.0
+// has no vmap), so clipping is exact. The token-embedding table is frozen: its per-example gradient would be a
+// dense V×d matrix per example. Sampling is Poisson (each example joins a step with probability q = B/n, the
+// accountant's assumption; a step's batch is processed in micro-batches of the preset's size B and noised once)
+// or shuffle (fixed batches of B from a shuffled order, the last partial one dropped, as finetune does — the
+// accounting then still assumes Poisson sampling, and the results say so).
+//
+// The guarantee is central: it covers the fine-tuned model, which anyone the model is released to sees. The cloud
+// that trains still receives the client's token ids and labels in the clear, and inference is not privatised.
+package dpsgd
+
+import (
+	stdctx "context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/cyphertalk/cyphertalk-go/baselines/accountant"
+	"github.com/cyphertalk/cyphertalk-go/datasets"
+	"github.com/cyphertalk/cyphertalk-go/experiments/method"
+	"github.com/cyphertalk/cyphertalk-go/internal/progress"
+	"github.com/cyphertalk/cyphertalk-go/models"
+	"github.com/cyphertalk/cyphertalk-go/models/finetune"
+	"github.com/cyphertalk/cyphertalk-go/shaking"
+)
+
+func init() { method.Register(DPSGD{}) }
+
+// Config is the dp-sgd method's parameters.
+type Config struct {
+	// Epsilon is the target ε of the whole run; Delta its δ (0 = 1/n with n the number of training examples).
+	Epsilon float64 `param:"epsilon"`
+	Delta   float64 `param:"delta"`
+	// Clip is C, the L2 norm each example's gradient is clipped to.
+	Clip float64 `param:"clip"`
+	// Sampling is "poisson" or "shuffle".
+	Sampling string `param:"sampling"`
+}
+
+// DefaultConfig is ε = 8, δ = 1/n, C = 1, Poisson sampling.
+func DefaultConfig() Config { return Config{Epsilon: 8, Clip: 1, Sampling: "poisson"} }
+
+// DecodeConfig reads the method's parameters over DefaultConfig and checks them.
+func DecodeConfig(params map[string]any) (Config, error) {
+	cfg := DefaultConfig()
+	if err := method.DecodeParams(params, &cfg); err != nil {
+		return cfg, fmt.Errorf("dp-sgd: %w", err)
+	}
+	switch {
+	case !(cfg.Epsilon > 0) || math.IsInf(cfg.Epsilon, 1):
+		return cfg, fmt.Errorf("dp-sgd: epsilon = %v, want a positive number", cfg.Epsilon)
+	case !(cfg.Delta >= 0 && cfg.Delta < 1):
+		return cfg, fmt.Errorf("dp-sgd: delta = %v, want 0 ≤ δ < 1 (0 = 1/n)", cfg.Delta)
+	case !(cfg.Clip > 0) || math.IsInf(cfg.Clip, 1):
+		return cfg, fmt.Errorf("dp-sgd: clip = %v, want a positive number", cfg.Clip)
+	case cfg.Sampling != "poisson" && cfg.Sampling != "shuffle":
+		return cfg, fmt.Errorf("dp-sgd: sampling = %q, want poisson or shuffle", cfg.Sampling)
+	}
+	return cfg, nil
+}
+
+// DPSGD is the dp-sgd method.
+type DPSGD struct{}
+
+// Name implements method.Method.
+func (DPSGD) Name() string { return "dp-sgd" }
+
+// Validate implements method.Method.
+func (DPSGD) Validate(params map[string]any) error {
+	_, err := DecodeConfig(params)
+	return err
+}
+
+// Run implements method.Method.
+func (DPSGD) Run(ctx stdctx.Context, env method.Env, run method.Run) (*method.Result, error) {
+	cfg, err := DecodeConfig(run.Params)
+	if err != nil {
+		return nil, err
+	}
+	s, err := shaking.NewSetup(ctx, env, run)
+	if err != nil {
+		return nil, err
+	}
+	return Protocol(ctx, env, run, s, cfg)
+}
+
+// Schedule is a run's sampling and its accounting: sampling rate q = B/n, the number of noisy steps, and the
+// noise multiplier σ calibrated so that those steps are (ε, δ)-DP.
+type Schedule struct {
+	Q               float64
+	Steps           int
+	NoiseMultiplier float64
+	Delta           float64
+}
+
+// NewSchedule calibrates σ for n examples, batch B and epochs passes: ⌊epochs/q⌋ steps with Poisson sampling,
+// epochs·⌊n/B⌋ with shuffling (accounted as Poisson at the same q).
+func NewSchedule(cfg Config, n, B, epochs int) (Schedule, error) {
+	if n < B {
+		return Schedule{}, fmt.Errorf("dp-sgd: %d training examples is fewer than one batch of %d", n, B)
+	}
+	if epochs <= 0 {
+		return Schedule{}, fmt.Errorf("dp-sgd: epochs must be positive")
+	}
+	s := Schedule{Q: float64(B) / float64(n), Delta: cfg.Delta}
+	if s.Delta == 0 {
+		s.Delta = 1 / float64(n)
+	}
+	if cfg.Sampling == "poisson" {
+		var err error
+		if s.Steps, err = accountant.StepsForEpochs(float64(epochs), s.Q); err != nil {
+			return Schedule{}, fmt.Errorf("dp-sgd: %w", err)
+		}
+	} else {
+		s.Steps = epochs * (n / B)
+	}
+	sigma, err := accountant.CalibrateSigma(cfg.Epsilon, s.Delta, s.Q, s.Steps)
+	if err != nil {
+		return Schedule{}, fmt.Errorf("dp-sgd: %w", err)
+	}
+	s.NoiseMultiplier = sigma
+	return s, nil
+}
+
+func numOutputs(info datasets.TaskInfo) int {
+	if info.NumLabels == 0 {
+		return 1
+	}
+	return info.NumLabels
+}
+
+// encodedBytes is what uploading e costs: int32 ids, one byte per segment id and per mask flag, and a 4-byte
+// label per example (as the plaintext method books it).
+func encodedBytes(e *finetune.Encoded) int64 {
+	return int64(e.N)*int64(e.T)*(4+1+1) + int64(e.N)*4
+}
+
+// Protocol runs private tuning with DP-SGD and (plaintext) inference on a prepared setup, whose public model is
+// fine-tuned in place.
+func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Setup, cfg Config) (*method.Result, error) {
+	m := s.Public
+	p, info := m.Preset, s.Data.Info
+	B, T, k := p.BatchSize, p.MaxLen, numOutputs(info)
+	ft := finetune.DefaultConfig()
+	if run.Epochs > 0 {
+		ft.Epochs = run.Epochs
+	}
+	if run.LearningRate > 0 {
+		ft.LearningRate = run.LearningRate
+	}
+	sched, err := NewSchedule(cfg, len(s.Data.Train), B, ft.Epochs)
+	if err != nil {
+		return nil, err
+	}
+	res := method.NewResult()
+	res.Tags["mechanism"] = "dp-sgd"
+	res.Tags["privacy"] = "central"
+	res.Tags["table"] = "frozen"
+	res.Tags["sampling"] = cfg.Sampling
+	res.Tags["accounting"] = "rdp, poisson-subsampled gaussian"
+	if cfg.Sampling == "shuffle" {
+		res.Tags["accounting"] += " (assumed: batches were shuffled, not poisson-sampled)"
+	}
+	res.Extra["noise_multiplier"] = sched.NoiseMultiplier
+	res.Extra["epsilon_target"] = cfg.Epsilon
+	res.Extra["sampling_rate"] = sched.Q
+	res.Extra["clip"] = cfg.Clip
+	res.Extra["dp_steps"] = float64(sched.Steps)
+	ledger := shaking.NewLedger()
+
+	// 3: the client uploads its examples; the cloud trains with DP-SGD.
+	const tuning = method.PhasePrivateTuning
+	var train *finetune.Encoded
+	_ = ledger.Time(tuning, method.Client, func() error {
+		train = finetune.Encode(env.Tok, s.Data.Train, T)
+		return nil
+	})
+	ledger.Send(tuning, method.Client, encodedBytes(train))
+	m.SetTrainableScopes("/embeddings", "/encoder", "/pooler", "/task_head")
+	m.SetTokenTableTrainable(false)
+	optim := models.Optim{LearningRate: ft.LearningRate, WarmupSteps: int(ft.WarmupFrac * float64(sched.Steps)),
+		TotalSteps: sched.Steps, WeightDecay: ft.WeightDecay, Scope: "adam_dpsgd"}
+	if err := ledger.Time(tuning, method.Cloud, func() error {
+		return trainDP(ctx, env, run, m, train, k, cfg, sched, optim, res)
+	}); err != nil {
+		return nil, err
+	}
+	g, err := accountant.Epsilon(sched.Q, sched.NoiseMultiplier, sched.Steps, sched.Delta)
+	if err != nil {
+		return nil, fmt.Errorf("dp-sgd: accounting the run: %w", err)
+	}
+	res.Epsilon, res.Delta = g.Epsilon, g.Delta
+	res.Extra["rdp_order"] = g.Order
+	ledger.Units(tuning, ft.Epochs, "epochs")
+	ledger.Note(tuning, "central DP: the cloud sees the token ids and labels; ε covers the fine-tuned model")
+	res.TrainExamples = train.N
+
+	// 4: inference is not privatised: the client sends its ids, the cloud returns logits.
+	const inference = method.PhasePrivateInference
+	var query *finetune.Encoded
+	_ = ledger.Time(inference, method.Client, func() error {
+		query = finetune.Encode(env.Tok, s.Data.Dev, T)
+		return nil
+	})
+	ledger.Send(inference, method.Client, encodedBytes(query))
+	var logits []float32
+	if err := ledger.Time(inference, method.Cloud, func() error {
+		_, logits, err = finetune.Predict(m, info, query)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	ledger.Send(inference, method.Cloud, int64(len(logits))*4)
+	if err := ledger.Time(inference, method.Client, func() error {
+		res.Metrics, err = finetune.Score(info, finetune.PredictionsFromLogits(logits, query.N), query.Labels)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	res.EvalExamples = query.N
+	ledger.Units(inference, query.N, "examples")
+	ledger.Note(inference, "not privatised: plaintext ids")
+	res.Costs = ledger.Costs()
+	return res, nil
+}
+
+// trainDP runs sched.Steps DP-SGD steps and appends the mean training loss of each epoch's worth of steps to
+// the result's curve.
+func trainDP(ctx stdctx.Context, env method.Env, run method.Run, m *models.Model, train *finetune.Encoded, k int,
+	cfg Config, sched Schedule, optim models.Optim, res *method.Result) error {
+	B := m.Preset.BatchSize
+	engine, err := NewEngine(m, k, cfg.Clip, sched.NoiseMultiplier, optim)
+	if err != nil {
+		return err
+	}
+	defer engine.Finalize()
+	rng := rand.New(rand.NewPCG(run.Seed, 0xd95d))
+	perEpoch := max(1, int(math.Round(1/sched.Q)))
+	if cfg.Sampling == "shuffle" {
+		perEpoch = train.N / B
+	}
+	var bar *progress.Bar
+	if env.Progress {
+		bar = progress.New(sched.Steps, fmt.Sprintf("%s dp-sgd tuning", run.Task))
+	}
+	order := make([]int, train.N)
+	for i := range order {
+		order[i] = i
+	}
+	var lossSum, count float64
+	for step := range sched.Steps {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("dp-sgd tuning interrupted at step %d: %w", step, err)
+		}
+		var batch []int
+		if cfg.Sampling == "poisson" {
+			for i := range train.N {
+				if rng.Float64() < sched.Q {
+					batch = append(batch, i)
+				}
+			}
+		} else {
+			pos := step % perEpoch
+			if pos == 0 {
+				rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+			}
+			batch = order[pos*B : (pos+1)*B]
+		}
+		// Micro-batches of at most B; an empty Poisson batch still takes a (noise-only) step.
+		for lo := 0; lo < max(len(batch), 1); lo += B {
+			in := microBatch(train, batch[lo:min(lo+B, len(batch))], B, k == 1)
+			l, c, err := engine.Accumulate(in)
+			if err != nil {
+				return err
+			}
+			lossSum, count = lossSum+float64(l), count+float64(c)
+		}
+		if _, err := engine.Apply(float64(B)); err != nil {
+			return err
+		}
+		bar.Add(1)
+		if (step+1)%perEpoch == 0 || step+1 == sched.Steps {
+			res.Curve = append(res.Curve, method.CurvePoint{Phase: method.PhasePrivateTuning, Step: step + 1, Loss: lossSum / math.Max(count, 1)})
+			lossSum, count = 0, 0
+		}
+	}
+	bar.Finish()
+	return nil
+}
+
+// microBatch is rows idx of e as step inputs padded to B rows; with no rows it is one padding row of weight 0.
+func microBatch(e *finetune.Encoded, idx []int, B int, regression bool) []*tensors.Tensor {
+	if len(idx) > 0 {
+		return e.Batch(idx, B, regression)
+	}
+	in := e.Batch([]int{0}, B, regression)
+	in[4] = tensors.FromFlatDataAndDimensions(make([]float32, B), B)
+	return in
+}

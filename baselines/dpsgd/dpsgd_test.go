@@ -1,0 +1,302 @@
+package dpsgd
+
+import (
+	stdctx "context"
+	"io"
+	"log/slog"
+	"maps"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/cyphertalk/cyphertalk-go/baselines/accountant"
+	"github.com/cyphertalk/cyphertalk-go/datasets"
+	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
+	"github.com/cyphertalk/cyphertalk-go/experiments/method"
+	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/models"
+	"github.com/cyphertalk/cyphertalk-go/models/finetune"
+	"github.com/cyphertalk/cyphertalk-go/shaking"
+)
+
+func tokenizer(t *testing.T) (string, *wordpiece.Tokenizer) {
+	t.Helper()
+	dir := testdata.DirOrSkip(t)
+	tok, err := wordpiece.Load(datasets.VocabPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, tok
+}
+
+func nanoModel(t *testing.T, V int, seed uint64) *models.Model {
+	t.Helper()
+	p, err := models.LookupPreset("nano")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := models.New(p, V, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// clipProbe runs ClippedGradients on one batch and returns each example's raw and clipped gradient norm, and the
+// largest difference between the weighted sum of clipped gradients and the gradient of Σ w_i·loss_i computed on
+// the whole batch at once (meaningful when the clip is too large to act).
+func clipProbe(t *testing.T, m *models.Model, batch []*tensors.Tensor, clip float64) (raw, clipped []float32, sumDiff, sumScale float32) {
+	t.Helper()
+	pred, err := m.NewPredictor(func(ctx *context.Context, in []*Node) []*Node {
+		pe := ClippedGradients(ctx, m, in, 2, clip)
+		perExample := models.CrossEntropy(finetune.Logits(m, ctx, in[:3], 2), in[3])
+		nodes := make([]*Node, len(pe.Vars))
+		for j, v := range pe.Vars {
+			nodes[j] = v.ValueGraph(in[0].Graph())
+		}
+		full := Gradient(ReduceAllSum(Mul(perExample, in[4])), nodes...)
+		var diff, scale *Node
+		for j := range full {
+			d, s := ReduceAllMax(Abs(Sub(pe.Sum[j], full[j]))), ReduceAllMax(Abs(full[j]))
+			if diff == nil {
+				diff, scale = d, s
+			} else {
+				diff, scale = Max(diff, d), Max(scale, s)
+			}
+		}
+		return []*Node{pe.RawNorms, pe.ClippedNorms, diff, scale}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pred.Finalize()
+	outs, err := pred.Run(batch...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tensors.MustCopyFlatData[float32](outs[0]), tensors.MustCopyFlatData[float32](outs[1]),
+		tensors.ToScalar[float32](outs[2]), tensors.ToScalar[float32](outs[3])
+}
+
+// TestClippingBoundsEveryExample: with C at the median raw per-example gradient norm, every example's clipped
+// gradient has norm ≤ C — exactly C for those above it, unchanged below — and with a clip too large to act, the
+// weighted sum of the per-example gradients is the gradient of the batch's weighted loss (so the replicas compute
+// real per-example gradients, and a zero weight removes an example).
+func TestClippingBoundsEveryExample(t *testing.T) {
+	dir, tok := tokenizer(t)
+	m := nanoModel(t, tok.VocabSize(), 3)
+	m.SetTrainableScopes("/embeddings", "/encoder", "/pooler", "/task_head")
+	m.SetTokenTableTrainable(false)
+	set, err := datasets.Load(dir, "sst2", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	B := m.Preset.BatchSize
+	enc := finetune.Encode(tok, set.Examples[:B], m.Preset.MaxLen)
+	idx := make([]int, B)
+	for i := range idx {
+		idx[i] = i
+	}
+	batch := enc.Batch(idx, B, false)
+	weights := tensors.MustCopyFlatData[float32](batch[4])
+	weights[B-1] = 0 // one padding row
+	batch[4] = tensors.FromFlatDataAndDimensions(weights, B)
+
+	raw, unclipped, diff, scale := clipProbe(t, m, batch, 1e9)
+	if !(scale > 0) || diff > 1e-4*scale {
+		t.Fatalf("Σ per-example gradients differs from the batch gradient by %g (scale %g)", diff, scale)
+	}
+	for i := range raw {
+		if !(raw[i] > 0) || math.Abs(float64(unclipped[i]-raw[i])) > 1e-5*float64(raw[i]) {
+			t.Fatalf("example %d: raw norm %g, unclipped %g", i, raw[i], unclipped[i])
+		}
+	}
+	sorted := slices.Clone(raw)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	clip := float64(sorted[B/2])
+	raw2, clipped, _, _ := clipProbe(t, m, batch, clip)
+	above := 0
+	for i := range clipped {
+		r, c := float64(raw2[i]), float64(clipped[i])
+		if c > clip*(1+1e-5) {
+			t.Errorf("example %d: clipped gradient norm %g exceeds C = %g", i, c, clip)
+		}
+		switch {
+		case r > clip*(1+1e-5):
+			above++
+			if math.Abs(c-clip) > 1e-5*clip {
+				t.Errorf("example %d: raw norm %g > C, clipped to %g instead of C = %g", i, r, c, clip)
+			}
+		case r < clip*(1-1e-5) && math.Abs(c-r) > 1e-5*r:
+			t.Errorf("example %d: raw norm %g ≤ C changed to %g", i, r, c)
+		}
+	}
+	if above == 0 || above == B {
+		t.Errorf("%d of %d examples above C = %g: the test does not exercise both sides", above, B, clip)
+	}
+}
+
+// TestSchedule: σ meets the target ε exactly (within the calibration's tolerance), and the step counts follow the
+// sampling.
+func TestSchedule(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Epsilon = 3
+	s, err := NewSchedule(cfg, 2000, 32, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Steps != 187 || s.Q != 0.016 || s.Delta != 1.0/2000 {
+		t.Errorf("poisson schedule %+v, want ⌊3/0.016⌋ = 187 steps at q = 0.016, δ = 1/2000", s)
+	}
+	g, err := accountant.Epsilon(s.Q, s.NoiseMultiplier, s.Steps, s.Delta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Epsilon > 3 || g.Epsilon < 2.99 {
+		t.Errorf("σ = %g spends ε = %g, want just under 3", s.NoiseMultiplier, g.Epsilon)
+	}
+	cfg.Sampling = "shuffle"
+	if s, err = NewSchedule(cfg, 2000, 32, 3); err != nil || s.Steps != 3*62 {
+		t.Errorf("shuffle schedule %+v (%v), want 3 × 62 steps", s, err)
+	}
+	if _, err := NewSchedule(cfg, 10, 32, 1); err == nil {
+		t.Error("fewer examples than a batch accepted")
+	}
+	for _, bad := range []map[string]any{{"epsilon": -1.0}, {"clip": 0.0}, {"sampling": "uniform"}, {"table": "frozen"}} {
+		if err := (DPSGD{}).Validate(bad); err == nil {
+			t.Errorf("params %v accepted", bad)
+		}
+	}
+}
+
+// TestProtocolEndToEnd runs dp-sgd on SST-2 (64 training, 48 dev examples, nano, from scratch) with both
+// samplings (shuffle through the method registry): ε spent ≤ target, the noise multiplier recorded, the token
+// table untouched and the encoder trained, and the costs booked to the parties.
+func TestProtocolEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a nano model")
+	}
+	dir, tok := tokenizer(t)
+	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	data, err := finetune.LoadTaskData(dir, "sst2", 64, 48, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sampling := range []string{"poisson", "shuffle"} {
+		t.Run(sampling, func(t *testing.T) {
+			run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 48, Seed: 1, Epochs: 1,
+				Params: map[string]any{"epsilon": 8.0, "sampling": sampling}}
+			var res *method.Result
+			if sampling == "shuffle" {
+				// Through the registry, as the runner calls it.
+				mth, err := method.Lookup("dp-sgd")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res, err = mth.Run(stdctx.Background(), env, run); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				// Through Protocol, to look at the model's weights afterwards.
+				cfg, err := DecodeConfig(run.Params)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m := nanoModel(t, tok.VocabSize(), 1)
+				if _, _, err := finetune.Predict(m, data.Info, finetune.Encode(tok, data.Dev[:1], m.Preset.MaxLen)); err != nil {
+					t.Fatal(err) // creates the variables, so that their initial values can be compared
+				}
+				table, before := m.TokenTable(), weights(m, "/encoder")
+				if res, err = Protocol(stdctx.Background(), env, run, &shaking.Setup{Data: data, Public: m}, cfg); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(table, m.TokenTable()) {
+					t.Error("the frozen token table moved")
+				}
+				if len(before) == 0 || sameWeights(before, weights(m, "/encoder")) {
+					t.Error("the encoder did not train")
+				}
+			}
+			if !(res.Epsilon > 0 && res.Epsilon <= 8) || res.Delta != 1.0/64 || !(res.Extra["noise_multiplier"] > 0) ||
+				res.Extra["dp_steps"] != 4 || res.Tags["mechanism"] != "dp-sgd" {
+				t.Errorf("privacy record ε %v δ %v extra %v tags %v", res.Epsilon, res.Delta, res.Extra, res.Tags)
+			}
+			if assumed := strings.Contains(res.Tags["accounting"], "assumed"); assumed != (sampling == "shuffle") {
+				t.Errorf("accounting tag %q for %s sampling", res.Tags["accounting"], sampling)
+			}
+			costs := map[string]method.Cost{}
+			for _, c := range res.Costs {
+				costs[c.Phase] = c
+			}
+			tune, inf := costs[method.PhasePrivateTuning], costs[method.PhasePrivateInference]
+			if tune.BytesToCloud != 64*32*6+64*4 || tune.CloudSeconds <= 0 || tune.Units != 1 {
+				t.Errorf("tuning cost %+v", tune)
+			}
+			if inf.BytesToCloud != 48*32*6+48*4 || inf.BytesToClient != 48*2*4 || inf.Units != 48 {
+				t.Errorf("inference cost %+v", inf)
+			}
+			if _, ok := res.Metrics["accuracy"]; !ok || res.EvalExamples != 48 || len(res.Curve) == 0 {
+				t.Errorf("metrics %v on %d examples, curve %v", res.Metrics, res.EvalExamples, res.Curve)
+			}
+		})
+	}
+}
+
+// weights copies the values of m's variables under scope, by scope and name.
+func weights(m *models.Model, scope string) map[string][]float32 {
+	out := map[string][]float32{}
+	for v := range m.Ctx.IterVariables() {
+		if strings.HasPrefix(v.Scope(), scope) && v.HasValue() {
+			out[v.ScopeAndName()] = tensors.MustCopyFlatData[float32](v.MustValue())
+		}
+	}
+	return out
+}
+
+func sameWeights(a, b map[string][]float32) bool {
+	return maps.EqualFunc(a, b, func(x, y []float32) bool { return slices.Equal(x, y) })
+}
+
+// TestNoiseScale: a step on which no example was drawn (all weights 0) updates with pure noise, whose norm is
+// σC·√P/B for P trainable parameters (a χ with P degrees of freedom: relative spread 1/√(2P), under 0.1% here).
+func TestNoiseScale(t *testing.T) {
+	dir, tok := tokenizer(t)
+	m := nanoModel(t, tok.VocabSize(), 4)
+	m.SetTrainableScopes("/embeddings", "/encoder", "/pooler", "/task_head")
+	m.SetTokenTableTrainable(false)
+	data, err := finetune.LoadTaskData(dir, "sst2", 16, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sigma, clip = 1.5, 0.25
+	e, err := NewEngine(m, 2, clip, sigma, models.Optim{LearningRate: 1e-3, Scope: "adam_test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Finalize()
+	B := m.Preset.BatchSize
+	train := finetune.Encode(tok, data.Train, m.Preset.MaxLen)
+	if _, n, err := e.Accumulate(microBatch(train, nil, B, false)); err != nil || n != 0 {
+		t.Fatalf("empty micro-batch counted %v examples (%v)", n, err)
+	}
+	P := 0
+	for _, v := range e.vars {
+		P += v.Shape().Size()
+	}
+	for range 2 {
+		norm, err := e.Apply(float64(B))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := sigma * clip * math.Sqrt(float64(P)) / float64(B)
+		if math.Abs(float64(norm)/want-1) > 0.01 {
+			t.Errorf("noise-only update has norm %g, want σC√P/B = %g (P = %d)", norm, want, P)
+		}
+	}
+}

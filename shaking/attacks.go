@@ -1,0 +1,66 @@
+package shaking
+
+import (
+	stdctx "context"
+	"fmt"
+
+	"github.com/cyphertalk/cyphertalk-go/attacks"
+	"github.com/cyphertalk/cyphertalk-go/datasets"
+	"github.com/cyphertalk/cyphertalk-go/experiments/method"
+	"github.com/cyphertalk/cyphertalk-go/models/finetune"
+	"github.com/cyphertalk/cyphertalk-go/models/pretrain"
+)
+
+// PublicCounts are the token counts of the public corpus (Brown and the public pools the base model was
+// pre-trained on): the text statistics the honest-but-curious cloud has.
+func PublicCounts(env method.Env, s *Setup) ([]int64, error) {
+	corpus, err := pretrain.BuildCorpus(env.DataDir, env.Tok, s.Pretrain.PublicTasks)
+	if err != nil {
+		return nil, err
+	}
+	counts := make([]int64, env.Tok.VocabSize())
+	for _, sent := range corpus.Sentences() {
+		for _, id := range sent {
+			counts[id]++
+		}
+	}
+	return counts, nil
+}
+
+// ClientUploads are the token ids the client uploads in private tuning and inference (training examples and
+// dev queries, padding excluded), in plaintext: the attacks' ground truth.
+func ClientUploads(env method.Env, s *Setup, T int) []int32 {
+	var ids []int32
+	for _, set := range [][]datasets.Example{s.Data.Train, s.Data.Dev} {
+		enc := finetune.Encode(env.Tok, set, T)
+		for i, id := range enc.IDs {
+			if enc.Mask[i] == 1 {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// Attack runs every table attack (attacks.Evaluate) against what the cloud saw of this client: the shaken
+// table E_s and the π-encoded uploads, with the public table and public token counts as its knowledge.
+func Attack(ctx stdctx.Context, env method.Env, s *Setup, client *Client, counts []int64) ([]method.AttackResult, error) {
+	public := s.Public
+	shaken, err := client.ShakeTable()
+	if err != nil {
+		return nil, err
+	}
+	truth := ClientUploads(env, s, public.Preset.MaxLen)
+	uploads := make([]int32, len(truth))
+	for i, id := range truth {
+		uploads[i] = client.Pi(id)
+	}
+	special := env.Tok.SpecialIDs()
+	scorer, err := attacks.NewScorer(truth, public.VocabSize, special, attacks.ContentMask(env.Tok))
+	if err != nil {
+		return nil, fmt.Errorf("attack scoring: %w", err)
+	}
+	pub := attacks.Public{Table: public.TokenTable(), V: public.VocabSize, D: public.Preset.Hidden, Counts: counts, Special: special}
+	obs := attacks.Observed{Table: shaken, Uploads: uploads}
+	return attacks.Evaluate(ctx, pub, obs, scorer, attacks.AlignOptions{Log: env.Log})
+}
