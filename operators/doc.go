@@ -46,9 +46,10 @@
 //
 // Row i owns R = ⌈(d + 16 + ⌊d/16⌋)/4⌉ counter blocks of the operator's keystream, starting at block i·R
 // (so that a goroutine running consecutive rows generates one stream); word j < d gives entry j's sample
-// on the ziggurat's fast path, and the row's later words are taken in order by rejected draws (about 1% of
-// entries) and by dx-fixp's radius — in the rare row (fewer than 1 in 10^5 for d = 768) that needs more,
-// from the row's overflow keystream starting at counter block uint64be(2^63 + i) || 0^64:
+// on the ziggurat's fast path, and the row's later words are taken in order by rejected draws (1.5% of
+// normal, 2.2% of exponential draws) and by dx-fixp's radius — in the rare row (fewer than 1 in 10^5 for
+// d = 768) that needs more, from the row's overflow keystream starting at counter block
+// uint64be(2^63 + i) || 0^64:
 //
 //   - normal (256-layer ziggurat): layer = w & 255, sign = bit 8, magnitude u = (w>>9)·2^-23 (23 bits);
 //   - exponential (256 layers): layer = w & 255, u = (w>>9)·2^-23 (23 bits); Laplace takes its sign from
@@ -64,13 +65,13 @@
 //
 // Only ChaCha8's Uint64 output and the AES keystream are used; everything above them is implemented here
 // rather than taken from math/rand/v2 or gonum (whose derived samplers are not promised to be stable across
-// releases, and whose math.Log/Exp/Sin differ by an ulp between architectures): uniform floats from the top
-// 53 bits, unbiased bounded integers by Lemire's multiply-and-reject method, Fisher–Yates shuffles, ziggurat
-// samplers in Doornik's formulation (128-layer normal for ChaCha8 draws, 256-layer normal and exponential
-// for the row streams) whose tables are computed at start-up, Marsaglia and Tsang's Gamma sampler, and portable log/exp/sincos (ports of Go's pure-Go
-// FreeBSD-derived routines). Every product that could be contracted into a fused multiply-add is wrapped in
-// an explicit float64() or float32() conversion, which the Go spec says prevents fusion, so arm64, ppc64,
-// s390x and amd64 with FMA compute the same bits.
+// releases, and whose math.Log/Exp/Sin differ by an ulp between architectures): uniform floats from the top 53
+// bits, unbiased bounded integers by Lemire's multiply-and-reject method, Fisher–Yates shuffles, ziggurat
+// samplers in Doornik's formulation (a 128-layer normal for ChaCha8 draws, 256-layer normal and exponential
+// for the row streams) whose tables are computed at start-up, Marsaglia and Tsang's Gamma sampler, and
+// portable log/exp/sincos (ports of Go's pure-Go FreeBSD-derived routines). Every product that could be
+// contracted into a fused multiply-add is wrapped in an explicit float64() or float32() conversion, which the
+// Go spec says prevents fusion, so arm64, ppc64, s390x and amd64 with FMA compute the same bits.
 //
 // Samplers: normal = ziggurat; Laplace(0, b) = ±Exp(1)·b; dx-fixp's radius r ~ Gamma(d, s_E/ε) is drawn as
 // (s_E/ε)·G with G ~ Gamma(d, 1) by Marsaglia and Tsang's exact rejection method (instead of summing d
@@ -81,6 +82,9 @@
 //
 // Shake and Unshake run the copy, π and the whole vertical chain row by row in one pass over the table,
 // with goroutines taking blocks of 64 rows; only a chain with an s_E-scaled operator needs one more,
-// read-only pass to compute s_E first (one pass of sums from a shifted origin, blockMoments). `go test -bench Shake` prints MB/s for a plain copy of the
-// bert-base table next to each operator and to Shake, Unshake and Shake with allocation.
+// read-only pass to compute s_E first (one pass of sums from a shifted origin, blockMoments). ShakeInto and
+// UnshakeInto write into a caller's buffer: a fresh V·d result is mapped in by the operating system page by
+// page as it is first written, which can cost more than the shaking. `go test -bench Shake` prints MB/s
+// and MB per CPU-second for a plain copy of the bert-base table next to each operator, s_E, and Shake and
+// Unshake of π alone and of a three-operator chain.
 package operators

@@ -110,8 +110,8 @@ func (s *rowStream) float64Open() float64 {
 	return float64((hi<<32|lo)>>11+1) * 0x1p-53
 }
 
-// Word samplers. A 32-bit word w gives one sample on the ziggurat's fast path (about 98.8% of normal and
-// 98.9% of exponential draws):
+// Word samplers. A 32-bit word w gives one sample on the ziggurat's fast path (98.5% of normal and
+// 97.8% of exponential draws):
 //
 //	normal:      layer i = w & 255 (256 layers), sign = bit 8, magnitude u = (w>>9)·2^-23 in [0, 1) on
 //	             2^23 points; accept ±u·x_i when u < x_{i+1}/x_i.
