@@ -75,7 +75,8 @@ type neighbours struct {
 	scores []float32 // the matching scores, −Inf where none
 }
 
-// colBest is, for each target row, the query with the highest score (the backward nearest neighbour).
+// colBest is, for each target row, the query with the highest score (the backward nearest neighbour; a
+// target's bias is the same for every query, so it does not change which query is best).
 type colBest struct {
 	query []int32 // query row index, −1 when none
 	score []float32
@@ -212,6 +213,7 @@ func scanRow(scores, bias []float32, t0 int32, topS []float32, topR []int32) {
 	}
 }
 
+// trackColumns records query as the best of every target whose score it strictly beats.
 func trackColumns(scores, bias []float32, query int32, best []float32, bestQ []int32) {
 	for j, s := range scores {
 		if bias != nil {
