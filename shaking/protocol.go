@@ -363,6 +363,7 @@ func runImplant(ctx stdctx.Context, env method.Env, s *Setup, client *Client, cf
 			}
 		}
 		var curve []float64
+		measuring = 0 // only the measurements inside the function-recovery block are taken off its time
 		if err := ledger.Time(method.PhaseFunction, cfg.FunctionParty, func() error {
 			if err := shaken.SetMLMBias(UnigramBias(uploads, V)); err != nil {
 				return err
