@@ -47,6 +47,12 @@ paper: data
 	$(BIN) run paper --results results
 	$(BIN) report results/paper -o reports/paper
 
+# Any other embedded spec by name, e.g. `make run-privacy` (issue 7's privacy–utility runs, ~1.3 h here) or
+# `make run-dp` (issue 5's DP table, several hours: resumable, or split with `cyphertalk slurm`).
+run-%: data
+	$(BIN) run $* --results results
+	$(BIN) report results/$* -o reports/$*
+
 bench: build
 	$(BIN) bench --presets nano,tiny
 

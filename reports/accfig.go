@@ -13,6 +13,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/cyphertalk/cyphertalk-go/attacks"
 )
 
 // glyphs: filled shapes first, so that markers stand out at a glance.
@@ -290,6 +292,7 @@ func privacyFigure(settings []*setting, title, metricOverride string) (figure, s
 
 	var plots []*plot.Plot
 	var captionParts []string
+	var priorThumb plot.Thumbnailer
 	used := make([]bool, len(series))
 	thumbs := make([][]plot.Thumbnailer, len(series))
 	for _, task := range tasks {
@@ -381,6 +384,22 @@ func privacyFigure(settings []*setting, title, metricOverride string) (figure, s
 			ypad = 0.02
 		}
 		p.Y.Min, p.Y.Max = p.Y.Min-ypad, p.Y.Max+ypad
+		// The frequency-prior baseline (guess the most frequent public tokens without looking) as a dotted line.
+		prior := math.NaN()
+		for _, s := range pts {
+			if st := s.baselineRecovery(attacks.NameFrequencyPrior); st.ok() && !(st.Mean <= prior) {
+				prior = st.Mean
+			}
+		}
+		if !math.IsNaN(prior) {
+			line, err := plotter.NewLine(plotter.XYs{{X: 100 * prior, Y: p.Y.Min}, {X: 100 * prior, Y: p.Y.Max}})
+			if err != nil {
+				return placeholder(title, err.Error()), "", fmt.Sprintf("prior line: %v", err)
+			}
+			line.LineStyle = draw.LineStyle{Color: color.Gray{Y: 110}, Width: 1.2, Dashes: []vg.Length{2, 3}}
+			p.Add(line)
+			priorThumb = line
+		}
 		plots = append(plots, p)
 		captionParts = append(captionParts, privacyCaptionPart(task, pts, metric))
 	}
@@ -394,8 +413,12 @@ func privacyFigure(settings []*setting, title, metricOverride string) (figure, s
 			legend = append(legend, legendEntry{text: ps.name(series), thumbs: thumbs[si]})
 		}
 	}
+	if priorThumb != nil {
+		legend = append(legend, legendEntry{text: "always guessing the most frequent public token (no attack)", thumbs: []plot.Thumbnailer{priorThumb}})
+	}
 	note := "One point per method setting (mean over seeds, bars ± sd); lines join one operator's settings, dashed " +
-		"without recovery. Recovery: share of uploaded tokens the best attack names exactly (top-1)."
+		"without recovery. Recovery: share of uploaded tokens the best attack names exactly (top-1); the guessing " +
+		"baselines are not attacks (dotted: top-1 of always guessing the most frequent public token)."
 	for _, task := range tasks {
 		if n := taskNote(task); n != "" {
 			note += " † " + n + "."

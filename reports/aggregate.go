@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cyphertalk/cyphertalk-go/attacks"
 	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/experiments/results"
@@ -146,20 +147,26 @@ func (s *setting) metric(name string) stat {
 	return newStat(xs)
 }
 
-// strongestAttack returns, per seed, the highest top-1 recovery over all attacks, and the attack that reached
-// it most often.
+// isGuessingBaseline says whether an attack result is one of the guessing baselines (random ids, the most
+// frequent public tokens) that look at nothing the client sent: they are reference lines, not attacks.
+func isGuessingBaseline(attack string) bool {
+	return attack == attacks.NameRandom || attack == attacks.NameFrequencyPrior
+}
+
+// strongestAttack returns, per seed, the highest top-1 recovery over all attacks (the guessing baselines
+// excluded), and the attack that reached it most often.
 func (s *setting) strongestAttack() (stat, string) {
 	var xs []float64
 	wins := map[string]int{}
 	for _, r := range s.Records {
-		if len(r.Attacks) == 0 {
-			continue
-		}
-		best := r.Attacks[0]
-		for _, a := range r.Attacks[1:] {
-			if a.Top1 > best.Top1 {
-				best = a
+		var best *method.AttackResult
+		for i, a := range r.Attacks {
+			if !isGuessingBaseline(a.Attack) && (best == nil || a.Top1 > best.Top1) {
+				best = &r.Attacks[i]
 			}
+		}
+		if best == nil {
+			continue
 		}
 		xs = append(xs, best.Top1)
 		wins[best.Attack]++
@@ -171,6 +178,19 @@ func (s *setting) strongestAttack() (stat, string) {
 		}
 	}
 	return newStat(xs), name
+}
+
+// baselineRecovery is the mean over seeds of a guessing baseline's top-1 recovery.
+func (s *setting) baselineRecovery(name string) stat {
+	var xs []float64
+	for _, r := range s.Records {
+		for _, a := range r.Attacks {
+			if a.Attack == name {
+				xs = append(xs, a.Top1)
+			}
+		}
+	}
+	return newStat(xs)
 }
 
 func (s *setting) hasAttacks() bool {

@@ -42,6 +42,9 @@ type Config struct {
 	// Table is "frozen" (the client's part, token table included, stays the public model's) or "trainable"
 	// (the client's part is fine-tuned by split learning).
 	Table string `param:"table"`
+	// Attacks runs embedding-output inversion (attacks.NearestNeighbourOutputs) on every token the client
+	// uploaded and adds the token recovery rates to the results; it needs Layer = 0.
+	Attacks bool `param:"attacks"`
 }
 
 // DefaultConfig is ε = 8, δ = 1/n, C = 1, noise at the embedding output, frozen client part.
@@ -64,6 +67,8 @@ func DecodeConfig(params map[string]any) (Config, error) {
 		return cfg, fmt.Errorf("dp-forward: layer = %d, want ≥ 0 (0 = the embedding output)", cfg.Layer)
 	case cfg.Table != "frozen" && cfg.Table != "trainable":
 		return cfg, fmt.Errorf("dp-forward: table = %q, want frozen or trainable", cfg.Table)
+	case cfg.Attacks && cfg.Layer != 0:
+		return cfg, fmt.Errorf("dp-forward: attacks = true needs layer = 0 (inverting deeper layers' outputs is not implemented), got layer = %d", cfg.Layer)
 	}
 	return cfg, nil
 }

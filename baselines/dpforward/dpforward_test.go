@@ -252,3 +252,50 @@ func TestRunRegistered(t *testing.T) {
 		t.Errorf("result ε %v extra %v costs %+v", res.Epsilon, res.Extra, res.Costs)
 	}
 }
+
+// TestAttacksOnUploads: with negligible noise (ε = 10⁶, C = 10: σ ≈ 0.014 against clipped entries ≈ 0.3)
+// embedding-output inversion recovers essentially every uploaded token, frozen or trainable (where the attacker
+// keeps the public model); at ε = 0.5 it is near chance. Attacks need the noise at the embedding output.
+func TestAttacksOnUploads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains nano models")
+	}
+	dir, tok := tokenizer(t)
+	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	data, err := finetune.LoadTaskData(dir, "sst2", 32, 32, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		params   map[string]any
+		min, max float64
+	}{
+		{"frozen, no noise", map[string]any{"epsilon": 1e6, "clip": 10.0, "attacks": true}, 0.99, 1},
+		{"trainable, no noise", map[string]any{"epsilon": 1e6, "clip": 10.0, "attacks": true, "table": "trainable"}, 0.99, 1},
+		{"frozen, ε = 0.5", map[string]any{"epsilon": 0.5, "attacks": true}, 0, 0.01},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 32, MaxEval: 32, Seed: 1, Epochs: 1, Params: tc.params}
+			cfg, err := DecodeConfig(run.Params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Protocol(stdctx.Background(), env, run, &shaking.Setup{Data: data, Public: nanoModel(t, tok.VocabSize(), 1)}, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rates := map[string]method.AttackResult{}
+			for _, r := range res.Attacks {
+				rates[r.Attack] = r
+			}
+			best := max(rates["nn-cosine"].Top1, rates["nn-l2"].Top1)
+			if best < tc.min || best > tc.max || rates["random"].Tokens == 0 || rates["frequency-prior"].Tokens != rates["random"].Tokens {
+				t.Errorf("strongest top-1 %.4f outside [%v, %v]; results %+v", best, tc.min, tc.max, res.Attacks)
+			}
+		})
+	}
+	if _, err := DecodeConfig(map[string]any{"attacks": true, "layer": int64(1)}); err == nil {
+		t.Error("attacks at layer 1 were accepted")
+	}
+}

@@ -76,7 +76,7 @@ func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Set
 		return nil, err
 	}
 	defer client.Finalize()
-	sp := &split{env: env, run: run, s: s, m: m, client: client, cfg: cfg, ft: ftCfg, ledger: shaking.NewLedger(), res: res}
+	sp := &split{env: env, run: run, s: s, m: m, client: client, cfg: cfg, ft: ftCfg, ledger: shaking.NewLedger(), res: res, public: m}
 	if err := sp.tune(ctx, trainable); err != nil {
 		return nil, err
 	}
@@ -84,6 +84,11 @@ func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Set
 		return nil, err
 	}
 	res.Costs = sp.ledger.Costs()
+	if cfg.Attacks {
+		if res.Attacks, err = attack(ctx, env, s, sp.public, sp.seen); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
 
@@ -98,6 +103,11 @@ type split struct {
 	ft     finetune.Config
 	ledger *shaking.Ledger
 	res    *method.Result
+	// seen keeps the uploads the cloud received, for the attacks (only when cfg.Attacks).
+	seen []observed
+	// public is the public model the attacker knows: m itself, or a copy taken before tuning when the client's
+	// part is trainable (m then moves away from it).
+	public *models.Model
 }
 
 // uploadBytes is what sending rows noisy [rows,T,d] float32 outputs costs, with one mask byte per position and,
@@ -167,6 +177,21 @@ func (sp *split) tune(ctx stdctx.Context, trainable bool) error {
 			return err
 		}
 		sp.ledger.Send(phase, method.Client, uploadBytes(train.N, T, d, true))
+		if sp.cfg.Attacks {
+			sp.seen = append(sp.seen, observed{enc: train, vectors: uploads})
+		}
+	}
+	// With split learning every epoch sends fresh noisy outputs; the attacks see the first epoch's.
+	var firstEpoch observed
+	if trainable && sp.cfg.Attacks {
+		firstEpoch = observed{enc: train, vectors: make([]float32, train.N*T*d), uploaded: make([]bool, train.N)}
+		// The client's graph creates any variable the loaded model lacks; then the copy has them all.
+		if _, err := sp.client.Clipped(train, []int{0}); err != nil {
+			return err
+		}
+		if sp.public, err = sp.m.Clone(sp.run.Seed); err != nil {
+			return fmt.Errorf("dp-forward: keeping the public model for the attacks: %w", err)
+		}
 	}
 
 	order := rowRange(0, train.N)
@@ -189,6 +214,12 @@ func (sp *split) tune(ctx stdctx.Context, trainable bool) error {
 				if err := sp.ledger.Time(phase, method.Client, func() error {
 					up, err := sp.client.Perturb(train, idx, rng)
 					x = tensors.FromFlatDataAndDimensions(up, B, T, d)
+					if epoch == 0 && firstEpoch.uploaded != nil {
+						for r, i := range idx {
+							copy(firstEpoch.vectors[i*T*d:(i+1)*T*d], up[r*T*d:(r+1)*T*d])
+							firstEpoch.uploaded[i] = true
+						}
+					}
 					return err
 				}); err != nil {
 					return err
@@ -225,6 +256,9 @@ func (sp *split) tune(ctx stdctx.Context, trainable bool) error {
 		sp.res.Curve = append(sp.res.Curve, method.CurvePoint{Phase: phase, Step: (epoch + 1) * perEpoch, Loss: sum / float64(perEpoch)})
 	}
 	bar.Finish()
+	if firstEpoch.uploaded != nil {
+		sp.seen = append(sp.seen, firstEpoch)
+	}
 	sp.ledger.Units(phase, sp.ft.Epochs, "epochs")
 	if trainable {
 		sp.ledger.Note(phase, "split learning: fresh noisy uploads every step, the gradient at the cut sent back; labels and masks in the clear")
@@ -251,6 +285,9 @@ func (sp *split) infer(ctx stdctx.Context) error {
 		return err
 	}
 	sp.ledger.Send(phase, method.Client, uploadBytes(query.N, T, d, false))
+	if sp.cfg.Attacks {
+		sp.seen = append(sp.seen, observed{enc: query, vectors: uploads})
+	}
 	layer := sp.cfg.Layer
 	logits := make([]float32, 0, query.N*k)
 	if err := sp.ledger.Time(phase, method.Cloud, func() error {
