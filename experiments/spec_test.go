@@ -206,7 +206,7 @@ func TestPathsExpandEnvironment(t *testing.T) {
 }
 
 func TestShippedSpecs(t *testing.T) {
-	if got := EmbeddedNames(); !reflect.DeepEqual(got, []string{"dp", "paper", "privacy", "quick", "smoke"}) {
+	if got := EmbeddedNames(); !reflect.DeepEqual(got, []string{"cyphertalk", "dp", "paper", "privacy", "quick", "smoke"}) {
 		t.Fatalf("embedded specs %v", got)
 	}
 	// The DP and privacy specs name baselines this package's tests do not register; cmd/cyphertalk's
@@ -241,7 +241,7 @@ func TestShippedSpecs(t *testing.T) {
 	if err != nil || def.Experiment != DefaultSpec {
 		t.Errorf("default spec: %v, %v", def, err)
 	}
-	if _, err := Load("nope"); err == nil || !strings.Contains(err.Error(), "dp, paper, privacy, quick, smoke") {
+	if _, err := Load("nope"); err == nil || !strings.Contains(err.Error(), "cyphertalk, dp, paper, privacy, quick, smoke") {
 		t.Errorf("unknown spec name: %v", err)
 	}
 	// A file wins over an embedded name.
