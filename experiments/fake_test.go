@@ -111,8 +111,23 @@ type cyphertalkParams struct {
 	Attacks        bool    `param:"attacks"`
 }
 
+// dpParams are the parameter names of the DP baselines the shipped figure specs use (dp-forward, dp-sgd, dx-text); the
+// real methods check them in cmd/cyphertalk's TestShippedSpecsWithRealMethods.
+type dpParams struct {
+	Epsilon  float64 `param:"epsilon"`
+	Delta    float64 `param:"delta"`
+	Clip     float64 `param:"clip"`
+	Layer    int     `param:"layer"`
+	Table    string  `param:"table"`
+	Attacks  bool    `param:"attacks"`
+	Sampling string  `param:"sampling"`
+}
+
 var (
-	fake = &fakeMethod{name: "fake", params: func() any { return &fakeParams{} }, check: func(p any) error {
+	fakeDPForward = &fakeMethod{name: "dp-forward", params: func() any { return &dpParams{} }}
+	fakeDPSGD     = &fakeMethod{name: "dp-sgd", params: func() any { return &dpParams{} }}
+	fakeDXText    = &fakeMethod{name: "dx-text", params: func() any { return &dpParams{} }}
+	fake          = &fakeMethod{name: "fake", params: func() any { return &fakeParams{} }, check: func(p any) error {
 		fp := p.(*fakeParams)
 		if fp.Sigma < 0 || math.IsNaN(fp.Sigma) {
 			return fmt.Errorf("fake: sigma = %v must be >= 0", fp.Sigma)
@@ -132,4 +147,7 @@ func init() {
 	method.Register(fake)
 	method.Register(fakePlaintext)
 	method.Register(fakeCyphertalk)
+	method.Register(fakeDPForward)
+	method.Register(fakeDPSGD)
+	method.Register(fakeDXText)
 }

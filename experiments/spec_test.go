@@ -229,8 +229,9 @@ func TestShippedSpecs(t *testing.T) {
 			t.Errorf("%s: source %q experiment %q", name, s.Source, s.Experiment)
 		}
 	}
-	// smoke: 2 tasks × (2 plaintext + 1 cyphertalk); quick and paper: 2 tasks × (2 + 5 operator settings + 1).
-	if want := map[string]int{"smoke": 6, "quick": 16, "paper": 16}; !reflect.DeepEqual(counts, want) {
+	// smoke: 2 tasks × (2 plaintext + 1 cyphertalk + 3 DP baselines); quick and paper: 2 tasks × (2 + 5
+	// operator settings + 1 + 3 DP baselines).
+	if want := map[string]int{"smoke": 12, "quick": 22, "paper": 22}; !reflect.DeepEqual(counts, want) {
 		t.Errorf("run counts %v, want %v", counts, want)
 	}
 	smoke, _ := Load("smoke.toml")
