@@ -9,6 +9,9 @@
 //
 //   - nearest.go: nearest-neighbour inversion — each observed vector to the nearest row of E, by cosine or by
 //     L2 distance; for table rows (NearestNeighbour) or per-occurrence vectors (NearestNeighbourVectors).
+//   - outputs.go: nearest-neighbour inversion of per-occurrence outputs of a position-dependent layer
+//     (DP-Forward's noisy embedding outputs): occurrences grouped by (position, segment), each compared with the
+//     clean outputs of every id there, which the cloud computes from the public model.
 //   - frequency.go: frequency analysis — the uploaded π-ids ranked by how often they occur, matched to the public
 //     corpus's token ranks.
 //   - alignment.go: unsupervised alignment — an orthogonal map from E_s to E learnt without the key by
