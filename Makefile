@@ -8,7 +8,7 @@ SEEDS     ?= 1
 
 export CGO_ENABLED ?= 0
 
-.PHONY: build test vet reproduce paper pretrain bench data clean
+.PHONY: build test vet reproduce paper finetune-compare pretrain bench data clean
 
 build: $(BIN)
 
@@ -33,19 +33,20 @@ data: build
 pretrain: data
 	$(BIN) pretrain --preset $(PRESET)
 
-# Until the experiment runner lands: pre-train the public base model (cached), then fine-tune it on SST-2 and
-# QQP with the token table frozen (the private-tuning regime) and trainable, and print dev metrics and wall times.
-# INIT=pretrained,scratch adds the from-scratch baseline (the README's comparison; about twice as long).
-INIT      ?= pretrained
-reproduce: data
-	$(BIN) finetune --preset $(PRESET) --task sst2,qqp --max-train $(MAX_TRAIN) --seeds $(SEEDS) \
-		--init $(INIT) --table frozen,trainable
+# The paper's figures from real runs: the embedded paper spec (pre-trains the tiny model once, cached; resumable:
+# results/paper/*.parquet), then the figures and tables in reports/paper/index.html.
+reproduce: paper
 
-# The experiment pipeline (issue 4): run the embedded paper spec (resumable; results/paper/*.parquet), then render
-# the figures and tables into reports/paper/index.html. It becomes `make reproduce` once timed end to end.
 paper: data
 	$(BIN) run paper --results results
 	$(BIN) report results/paper -o reports/paper
+
+# The foundation's comparison: fine-tune the pre-trained (and, with INIT=pretrained,scratch, a from-scratch) tiny
+# model on SST-2 and QQP with the token table frozen and trainable; prints dev metrics and wall times.
+INIT      ?= pretrained
+finetune-compare: data
+	$(BIN) finetune --preset $(PRESET) --task sst2,qqp --max-train $(MAX_TRAIN) --seeds $(SEEDS) \
+		--init $(INIT) --table frozen,trainable
 
 # Any other embedded spec by name, e.g. `make run-privacy` (issue 7's privacy–utility runs, ~1.3 h here) or
 # `make run-dp` (issue 5's DP table, several hours: resumable, or split with `cyphertalk slurm`).
