@@ -213,6 +213,9 @@ func (sp *split) tune(ctx stdctx.Context, trainable bool) error {
 			if trainable {
 				if err := sp.ledger.Time(phase, method.Client, func() error {
 					up, err := sp.client.Perturb(train, idx, rng)
+					if err != nil {
+						return err
+					}
 					x = tensors.FromFlatDataAndDimensions(up, B, T, d)
 					if epoch == 0 && firstEpoch.uploaded != nil {
 						for r, i := range idx {
@@ -220,7 +223,7 @@ func (sp *split) tune(ctx stdctx.Context, trainable bool) error {
 							firstEpoch.uploaded[i] = true
 						}
 					}
-					return err
+					return nil
 				}); err != nil {
 					return err
 				}
