@@ -123,10 +123,22 @@ type dpParams struct {
 	Sampling string  `param:"sampling"`
 }
 
+// cryptoParams are the crypto baselines' parameter names the smoke spec uses (he-ckks, mpc-2pc).
+type cryptoParams struct {
+	InferenceExamples int     `param:"inference_examples"`
+	TuningSteps       int     `param:"tuning_steps"`
+	DistillEpochs     int     `param:"distill_epochs"`
+	Parameters        string  `param:"parameters"`
+	Buckets           []int   `param:"buckets"`
+	LogitTolerance    float64 `param:"logit_tolerance"`
+}
+
 var (
 	fakeDPForward = &fakeMethod{name: "dp-forward", params: func() any { return &dpParams{} }}
 	fakeDPSGD     = &fakeMethod{name: "dp-sgd", params: func() any { return &dpParams{} }}
 	fakeDXText    = &fakeMethod{name: "dx-text", params: func() any { return &dpParams{} }}
+	fakeHECKKS    = &fakeMethod{name: "he-ckks", params: func() any { return &cryptoParams{} }}
+	fakeMPC2PC    = &fakeMethod{name: "mpc-2pc", params: func() any { return &cryptoParams{} }}
 	fake          = &fakeMethod{name: "fake", params: func() any { return &fakeParams{} }, check: func(p any) error {
 		fp := p.(*fakeParams)
 		if fp.Sigma < 0 || math.IsNaN(fp.Sigma) {
@@ -150,4 +162,6 @@ func init() {
 	method.Register(fakeDPForward)
 	method.Register(fakeDPSGD)
 	method.Register(fakeDXText)
+	method.Register(fakeHECKKS)
+	method.Register(fakeMPC2PC)
 }

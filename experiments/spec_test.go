@@ -206,7 +206,7 @@ func TestPathsExpandEnvironment(t *testing.T) {
 }
 
 func TestShippedSpecs(t *testing.T) {
-	if got := EmbeddedNames(); !reflect.DeepEqual(got, []string{"cyphertalk", "dp", "paper", "privacy", "quick", "smoke"}) {
+	if got := EmbeddedNames(); !reflect.DeepEqual(got, []string{"crypto", "cyphertalk", "dp", "paper", "privacy", "quick", "smoke"}) {
 		t.Fatalf("embedded specs %v", got)
 	}
 	// The DP and privacy specs name baselines this package's tests do not register; cmd/cyphertalk's
@@ -229,9 +229,9 @@ func TestShippedSpecs(t *testing.T) {
 			t.Errorf("%s: source %q experiment %q", name, s.Source, s.Experiment)
 		}
 	}
-	// smoke: 2 tasks × (2 plaintext + 1 cyphertalk + 3 DP baselines); quick and paper: 2 tasks × (2 + 5
-	// operator settings + 1 + 3 DP baselines).
-	if want := map[string]int{"smoke": 12, "quick": 22, "paper": 22}; !reflect.DeepEqual(counts, want) {
+	// smoke: 2 tasks × (2 plaintext + 1 cyphertalk + 3 DP + 2 crypto baselines); quick and paper: 2 tasks × (2 +
+	// 5 operator settings + 1 + 3 DP baselines).
+	if want := map[string]int{"smoke": 16, "quick": 22, "paper": 22}; !reflect.DeepEqual(counts, want) {
 		t.Errorf("run counts %v, want %v", counts, want)
 	}
 	smoke, _ := Load("smoke.toml")
@@ -242,7 +242,7 @@ func TestShippedSpecs(t *testing.T) {
 	if err != nil || def.Experiment != DefaultSpec {
 		t.Errorf("default spec: %v, %v", def, err)
 	}
-	if _, err := Load("nope"); err == nil || !strings.Contains(err.Error(), "cyphertalk, dp, paper, privacy, quick, smoke") {
+	if _, err := Load("nope"); err == nil || !strings.Contains(err.Error(), "crypto, cyphertalk, dp, paper, privacy, quick, smoke") {
 		t.Errorf("unknown spec name: %v", err)
 	}
 	// A file wins over an embedded name.

@@ -2,7 +2,9 @@
 // evaluates the crypto-friendly model (baselines/cryptofriendly.Engine) on additive secret shares over Z_2^64,
 // with fixed-point numbers, Beaver triples from a dealer, and the two parties talking over real loopback TCP, so
 // that bytes and rounds are counted on the wire. It also owns private training of a classifier head on shares
-// (Head.TrainStep) and the network model that turns measured bytes and rounds into LAN and WAN estimates.
+// (Head.TrainStep) and the network model that turns measured bytes and rounds into LAN and WAN estimates. There
+// is no backward pass of the encoder on shares: the mpc-2pc method (mpc/mpcmethod) measures head steps and the
+// encoder's forward pass and says so in its private-tuning record.
 //
 // Why by hand: the reference implementations (CrypTen, MP-SPDZ, MPCFormer) are Python/C++; no Go library does
 // arithmetic secret sharing with a dealer and fixed-point truncation (lattigo is homomorphic encryption).

@@ -1,8 +1,8 @@
 // Command measure produces the crypto-friendly variant's accuracy for the results table: it fine-tunes a
 // plaintext teacher on a task's private-pool training examples (from the cached pre-trained base model when one
-// exists, else from scratch), distils the variant from it (cryptofriendly.Distill), scores both on the dev set,
-// and runs a sample of dev examples through the reference engine to check the exported forward and count its
-// operations per sequence. Run it from the repository root (cached checkpoints record relative paths):
+// exists, else from scratch), distils the variant from it, scores both on the dev set (cryptorun.Prepare, the
+// pipeline the he-ckks and mpc-2pc methods run), and runs a sample of dev examples through the reference engine
+// to check the exported forward and count its operations per sequence. Run it from the repository root (cached checkpoints record relative paths):
 //
 //	nice -n 15 go run ./baselines/cryptofriendly/measure -task sst2 -preset tiny -train 2000
 package main
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cyphertalk/cyphertalk-go/baselines/cryptofriendly"
+	"github.com/cyphertalk/cyphertalk-go/baselines/cryptorun"
 	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
 	"github.com/cyphertalk/cyphertalk-go/models"
@@ -28,11 +29,11 @@ import (
 )
 
 type options struct {
-	dataDir, cacheDir, task, preset string
-	train, eval, engineSample       int
-	seed                            uint64
-	distillEpochs                   int
-	hiddenWeight                    float64
+	dataDir, cacheDir, task, preset, table string
+	train, eval, engineSample              int
+	seed                                   uint64
+	distillEpochs                          int
+	hiddenWeight                           float64
 }
 
 func main() {
@@ -41,6 +42,7 @@ func main() {
 	flag.StringVar(&o.cacheDir, "cache", "cache", "cache directory holding pre-trained checkpoints")
 	flag.StringVar(&o.task, "task", "sst2", "task")
 	flag.StringVar(&o.preset, "preset", "tiny", "model preset")
+	flag.StringVar(&o.table, "table", "trainable", "teacher's token table during fine-tuning: trainable or frozen")
 	flag.IntVar(&o.train, "train", 2000, "training examples from the private pool")
 	flag.IntVar(&o.eval, "eval", 0, "dev examples (0 = the full dev set)")
 	flag.IntVar(&o.engineSample, "engine-sample", 16, "dev examples also run through the reference engine")
@@ -103,33 +105,20 @@ func run(ctx stdctx.Context, o options) error {
 
 	ft := finetune.DefaultConfig()
 	ft.Seed, ft.Progress, ft.Label = o.seed, true, "teacher "+info.Name
-	start := time.Now()
-	teacherRes, err := finetune.Train(ctx, teacher, info, train, ft)
-	if err != nil {
-		return err
-	}
-	teacherSeconds := time.Since(start).Seconds()
-	if err := finetune.Evaluate(teacher, info, dev, teacherRes); err != nil {
-		return err
-	}
-
 	cfg := cryptofriendly.DefaultDistillConfig()
 	cfg.Seed, cfg.Progress, cfg.Epochs, cfg.HiddenWeight = o.seed, true, o.distillEpochs, o.hiddenWeight
-	student, rep, err := cryptofriendly.Distill(ctx, teacher, info, train, cfg)
+	opts := cryptorun.Options{FineTune: ft, Distill: cfg, TableTrainable: o.table == "trainable", CalibrationExamples: 256, CalibrationMargin: 2}
+	v, err := cryptorun.Prepare(ctx, teacher, info, train, dev, opts)
 	if err != nil {
-		return err
-	}
-	studentRes := &finetune.Result{}
-	if err := finetune.Evaluate(student, info, dev, studentRes); err != nil {
 		return err
 	}
 	headline := info.Metrics[0]
-	fmt.Printf("teacher (plaintext):        dev %s %.4f  (fine-tuning %.0f s, %d epochs)\n", headline, teacherRes.Metrics[headline], teacherSeconds, ft.Epochs)
+	fmt.Printf("teacher (plaintext):        dev %s %.4f  (fine-tuning %.0f s, %d epochs, table %s)\n", headline, v.TeacherMetrics[headline], v.TeacherSeconds, ft.Epochs, o.table)
 	fmt.Printf("crypto-friendly (distilled): dev %s %.4f  (distillation %.0f s, %d epochs, %d steps)\n", headline,
-		studentRes.Metrics[headline], rep.Seconds, cfg.Epochs, rep.Steps)
+		v.Metrics[headline], v.Distill.Seconds, cfg.Epochs, v.Distill.Steps)
 	fmt.Printf("KD loss on the training examples: %.4f before, %.4f after; training loss per epoch %.4f\n",
-		rep.KDLossBefore, rep.KDLossAfter, rep.Curve)
-	return engineCheck(student, info, train, dev, o.engineSample)
+		v.Distill.KDLossBefore, v.Distill.KDLossAfter, v.Distill.Curve)
+	return engineCheck(v, o.engineSample)
 }
 
 // cachedBase returns the cached pre-trained checkpoint for the preset's default recipe, or "" when there is none
@@ -155,26 +144,14 @@ func cachedBase(ctx stdctx.Context, dataDir, cacheDir string, tok *wordpiece.Tok
 	return res.Path, nil
 }
 
-// engineCheck exports the variant, calibrates the Reciprocal/InvSqrt ranges on training examples, and runs n
-// dev examples through the reference engine: logits against gomlx's, and the operations per sequence.
-func engineCheck(student *models.Model, info datasets.TaskInfo, train, dev *finetune.Encoded, n int) error {
-	n = min(n, dev.N)
+// engineCheck runs n dev examples of the prepared (exported, calibrated) variant through the reference engine:
+// logits against gomlx's, and the operations per sequence.
+func engineCheck(v *cryptorun.Variant, n int) error {
+	n = min(n, v.Dev.N)
 	if n == 0 {
 		return nil
 	}
-	w, err := cryptofriendly.Export(student)
-	if err != nil {
-		return err
-	}
-	calib := sample(train, min(train.N, 256))
-	if err := cryptofriendly.Calibrate(w, calib, 2); err != nil {
-		return err
-	}
-	part := sample(dev, n)
-	_, want, err := finetune.Predict(student, info, part)
-	if err != nil {
-		return err
-	}
+	w, part := v.Weights, cryptorun.Head(v.Dev, n)
 	k := w.NumLabels()
 	engine := cryptofriendly.NewPlainEngine()
 	var maxDiff float64
@@ -195,7 +172,7 @@ func engineCheck(student *models.Model, info datasets.TaskInfo, train, dev *fine
 			return err
 		}
 		for j := range k {
-			maxDiff = max(maxDiff, math.Abs(got.Data[j]-float64(want[i*k+j])))
+			maxDiff = max(maxDiff, math.Abs(got.Data[j]-float64(v.Logits[i*k+j])))
 		}
 	}
 	fmt.Printf("reference engine on %d dev examples (mean %.1f tokens): max |logit − gomlx| %.2g, %d Reciprocal/InvSqrt inputs outside the calibrated bounds, %.1f ms/sequence\n",
@@ -204,10 +181,4 @@ func engineCheck(student *models.Model, info datasets.TaskInfo, train, dev *fine
 	fmt.Printf("per sequence: %.3g private multiplications, %.3g plaintext-weight MACs\n%s", float64(tot.Mults)/float64(n),
 		float64(tot.MACs)/float64(n), engine.Counts())
 	return nil
-}
-
-// sample is the first n examples of e.
-func sample(e *finetune.Encoded, n int) *finetune.Encoded {
-	T := e.T
-	return &finetune.Encoded{N: n, T: T, IDs: e.IDs[:n*T], Segments: e.Segments[:n*T], Mask: e.Mask[:n*T], Labels: e.Labels[:n]}
 }
