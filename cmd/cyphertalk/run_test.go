@@ -134,7 +134,7 @@ func TestRunDryRunAndShards(t *testing.T) {
 	if _, err := execCLI(t, "run", spec, "--dry-run", "--shard", "2/2"); err == nil {
 		t.Error("shard 2/2 accepted")
 	}
-	if _, err := execCLI(t, "run", "no-such-spec", "--dry-run"); err == nil || !strings.Contains(err.Error(), "cyphertalk, dp, paper, privacy, quick, smoke") {
+	if _, err := execCLI(t, "run", "no-such-spec", "--dry-run"); err == nil || !strings.Contains(err.Error(), "crypto, cyphertalk, dp, paper, privacy, quick, smoke") {
 		t.Errorf("unknown spec: %v", err)
 	}
 }
