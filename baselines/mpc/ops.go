@@ -45,6 +45,22 @@ func (e *Engine) begin(op string) (unlock func(), err error) {
 	return e.mu.Unlock, nil
 }
 
+// unary runs one public operation on a single value: lock and count it, check the value, run f, and wrap f's
+// error with the operation's name.
+func (e *Engine) unary(op string, xv cryptofriendly.Value, f func(x *Shared) (*Shared, error)) (cryptofriendly.Value, error) {
+	unlock, err := e.begin(op)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	x, err := e.value(xv, op)
+	if err != nil {
+		return nil, err
+	}
+	v, err := f(x)
+	return result(op, v, err)
+}
+
 // result converts an internal result to the interface's, wrapping the error with the operation's name.
 func result(op string, v *Shared, err error) (cryptofriendly.Value, error) {
 	if err != nil {
@@ -626,17 +642,7 @@ func (e *Engine) square(x *Shared) (*Shared, error) {
 
 // RowSum is the rows×1 sum of each row (local).
 func (e *Engine) RowSum(xv cryptofriendly.Value) (cryptofriendly.Value, error) {
-	unlock, err := e.begin("RowSum")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, "RowSum")
-	if err != nil {
-		return nil, err
-	}
-	v, err := e.rowSum(x)
-	return result("RowSum", v, err)
+	return e.unary("RowSum", xv, e.rowSum)
 }
 
 func (e *Engine) rowSum(x *Shared) (*Shared, error) {
@@ -653,17 +659,7 @@ func (e *Engine) rowSum(x *Shared) (*Shared, error) {
 
 // ColSum is the 1×cols sum of each column (local).
 func (e *Engine) ColSum(xv cryptofriendly.Value) (cryptofriendly.Value, error) {
-	unlock, err := e.begin("ColSum")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, "ColSum")
-	if err != nil {
-		return nil, err
-	}
-	v, err := e.colSum(x)
-	return result("ColSum", v, err)
+	return e.unary("ColSum", xv, e.colSum)
 }
 
 func (e *Engine) colSum(x *Shared) (*Shared, error) {
@@ -680,17 +676,7 @@ func (e *Engine) colSum(x *Shared) (*Shared, error) {
 
 // Transpose is xᵀ (local).
 func (e *Engine) Transpose(xv cryptofriendly.Value) (cryptofriendly.Value, error) {
-	unlock, err := e.begin("Transpose")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, "Transpose")
-	if err != nil {
-		return nil, err
-	}
-	v, err := e.transpose(x)
-	return result("Transpose", v, err)
+	return e.unary("Transpose", xv, e.transpose)
 }
 
 func (e *Engine) transpose(x *Shared) (*Shared, error) {
@@ -721,27 +707,19 @@ func (e *Engine) addBroadcast(x, v *Shared, sign int) (*Shared, error) {
 
 // SliceCols returns columns [lo, hi) (local).
 func (e *Engine) SliceCols(xv cryptofriendly.Value, lo, hi int) (cryptofriendly.Value, error) {
-	unlock, err := e.begin("SliceCols")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, "SliceCols")
-	if err != nil {
-		return nil, err
-	}
-	if lo < 0 || hi > x.cols || lo >= hi {
-		return nil, fmt.Errorf("mpc SliceCols: [%d, %d) of %d columns", lo, hi, x.cols)
-	}
-	w := hi - lo
-	v, err := e.local(x.rows, w, func(p *party) []uint64 {
-		out := make([]uint64, 0, x.rows*w)
-		for i := range x.rows {
-			out = append(out, x.share[p.id][i*x.cols+lo:i*x.cols+hi]...)
+	return e.unary("SliceCols", xv, func(x *Shared) (*Shared, error) {
+		if lo < 0 || hi > x.cols || lo >= hi {
+			return nil, fmt.Errorf("[%d, %d) of %d columns", lo, hi, x.cols)
 		}
-		return out
+		w := hi - lo
+		return e.local(x.rows, w, func(p *party) []uint64 {
+			out := make([]uint64, 0, x.rows*w)
+			for i := range x.rows {
+				out = append(out, x.share[p.id][i*x.cols+lo:i*x.cols+hi]...)
+			}
+			return out
+		})
 	})
-	return result("SliceCols", v, err)
 }
 
 // ConcatCols joins values with equal rows side by side (local).
@@ -780,20 +758,12 @@ func (e *Engine) ConcatCols(vs ...cryptofriendly.Value) (cryptofriendly.Value, e
 
 // SliceRows returns rows [lo, hi) (local).
 func (e *Engine) SliceRows(xv cryptofriendly.Value, lo, hi int) (cryptofriendly.Value, error) {
-	unlock, err := e.begin("SliceRows")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, "SliceRows")
-	if err != nil {
-		return nil, err
-	}
-	if lo < 0 || hi > x.rows || lo >= hi {
-		return nil, fmt.Errorf("mpc SliceRows: [%d, %d) of %d rows", lo, hi, x.rows)
-	}
-	v, err := e.local(hi-lo, x.cols, func(p *party) []uint64 {
-		return append([]uint64(nil), x.share[p.id][lo*x.cols:hi*x.cols]...)
+	return e.unary("SliceRows", xv, func(x *Shared) (*Shared, error) {
+		if lo < 0 || hi > x.rows || lo >= hi {
+			return nil, fmt.Errorf("[%d, %d) of %d rows", lo, hi, x.rows)
+		}
+		return e.local(hi-lo, x.cols, func(p *party) []uint64 {
+			return append([]uint64(nil), x.share[p.id][lo*x.cols:hi*x.cols]...)
+		})
 	})
-	return result("SliceRows", v, err)
 }
