@@ -26,6 +26,7 @@
 //	learning_rate = [1e-3, 2e-3]              # epochs, learning_rate (a swept key is not set in its section)
 //	[[method]]
 //	name = "cyphertalk"; label = "CypherTalk" # label: optional display name for reports
+//	tasks = ["sst2"]                          # optional: run this block on these of data.tasks only
 //	awareness_steps = 100                     # every other key is a method parameter
 //	[method.sweep]
 //	ops = ["gaussian:sigma=0.5", "gaussian:sigma=1"]
@@ -349,7 +350,7 @@ func parse(data, source string) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	blocks, err := methodBlocks(data, &f, &md)
+	blocks, err := methodBlocks(data, &f, &md, tasks)
 	if err != nil {
 		return nil, err
 	}
@@ -367,6 +368,9 @@ func parse(data, source string) (*Spec, error) {
 				return nil, fmt.Errorf("%s has no entry for task %s", key, task)
 			}
 			for _, b := range blocks {
+				if b.tasks != nil && !slices.Contains(b.tasks, task) {
+					continue
+				}
 				for _, params := range b.points {
 					for _, seed := range seeds {
 						r := Run{Run: method.Run{Task: task, Preset: s.preset, Pretrain: s.pretrain, MaxTrain: maxTrain,
@@ -652,6 +656,7 @@ type block struct {
 	index       int
 	line        int
 	name, label string
+	tasks       []string         // the data.tasks this block runs on; nil: all of them
 	points      []map[string]any // the parameters of every sweep point
 }
 
@@ -664,14 +669,14 @@ func (b block) describe() string {
 }
 
 // reserved keys of a [[method]] block; every other key is a parameter.
-var reservedMethodKeys = []string{"name", "label", "sweep"}
+var reservedMethodKeys = []string{"name", "label", "sweep", "tasks"}
 
 type sweptParam struct {
 	key    string
 	values []any
 }
 
-func methodBlocks(data string, f *specFile, md *toml.MetaData) ([]block, error) {
+func methodBlocks(data string, f *specFile, md *toml.MetaData, tasks []string) ([]block, error) {
 	if len(f.Method) == 0 {
 		return nil, fmt.Errorf("no [[method]] block: add at least one (registered methods: %s)", strings.Join(method.Names(), ", "))
 	}
@@ -695,6 +700,11 @@ func methodBlocks(data string, f *specFile, md *toml.MetaData) ([]block, error) 
 		if l, has := raw["label"]; has {
 			if b.label, ok = l.(string); !ok {
 				return nil, fmt.Errorf("%s: label must be a string, got %s", b.describe(), tomlTypeName(l))
+			}
+		}
+		if t, has := raw["tasks"]; has {
+			if b.tasks, err = blockTasks(t, tasks); err != nil {
+				return nil, fmt.Errorf("%s: tasks: %w", b.describe(), err)
 			}
 		}
 		base := map[string]any{}
@@ -758,6 +768,33 @@ func methodBlocks(data string, f *specFile, md *toml.MetaData) ([]block, error) 
 		blocks = append(blocks, b)
 	}
 	return blocks, nil
+}
+
+// blockTasks resolves a method block's tasks key: a non-empty list of task names, each one of data.tasks
+// (resolved).
+func blockTasks(v any, dataTasks []string) ([]string, error) {
+	list, ok := v.([]any)
+	if !ok || len(list) == 0 {
+		return nil, fmt.Errorf("want a non-empty list of task names, got %s", tomlTypeName(v))
+	}
+	var names []string
+	for _, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			return nil, fmt.Errorf("want task names, got %s", tomlTypeName(e))
+		}
+		names = append(names, s)
+	}
+	resolved, err := resolveTasks(names)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range resolved {
+		if !slices.Contains(dataTasks, t) {
+			return nil, fmt.Errorf("task %s is not in data.tasks (%s)", t, strings.Join(dataTasks, ", "))
+		}
+	}
+	return resolved, nil
 }
 
 // checkParamValue accepts TOML strings, booleans, integers, finite floats and lists of them.

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -79,6 +80,12 @@ func TestStrictDecodingErrors(t *testing.T) {
 			[]string{"line 17", "paths.results", "CYPHERTALK_TEST_UNSET_VAR is not set"}},
 		{"duplicate runs", base + "[[method]]\nname = \"fake\"\nlabel = \"again\"\nsigma = 0.5\n",
 			[]string{"method block 1", "method block 2", "same run"}},
+		{"block task not in data.tasks", base + "[[method]]\nname = \"fake\"\nsigma = 1.0\ntasks = [\"qqp\"]\n",
+			[]string{`method block 2 ("fake", line 16)`, "tasks: task qqp is not in data.tasks (sst2)"}},
+		{"block tasks not a list", base + "[[method]]\nname = \"fake\"\nsigma = 1.0\ntasks = \"sst2\"\n",
+			[]string{`method block 2 ("fake", line 16)`, "tasks: want a non-empty list of task names, got a string"}},
+		{"block tasks swept", base + "[[method]]\nname = \"fake\"\nsigma = 1.0\n[method.sweep]\ntasks = [[\"sst2\"]]\n",
+			[]string{"tasks cannot be swept"}},
 		{"syntax error", base + "[[method]\n", []string{"test.toml", "expected end of table array name"}},
 	}
 	for _, c := range cases {
@@ -168,6 +175,52 @@ layers = [1, 2]
 	}
 }
 
+func TestBlockTasksRestrictABlock(t *testing.T) {
+	spec := `experiment = "tasks"
+[data]
+tasks = ["sst2", "qqp"]
+max_train = 10
+max_eval = 5
+[model]
+preset = "nano"
+[training]
+epochs = 1
+learning_rate = 1e-3
+seeds = [1, 2]
+[[method]]
+name = "fake"
+[[method]]
+name = "fake"
+sigma = 2.0
+tasks = ["SST2"]
+`
+	s, err := parseString(t, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, r := range s.Runs {
+		count[fmt.Sprintf("%s/%d", r.Task, r.Block)]++
+	}
+	if want := map[string]int{"sst2/1": 2, "sst2/2": 2, "qqp/1": 2}; !reflect.DeepEqual(count, want) {
+		t.Errorf("runs per task/block %v, want %v", count, want)
+	}
+	// The tasks key does not enter the run id: the same block without it gives the same sst2 ids.
+	unrestricted, err := parseString(t, strings.Replace(spec, "tasks = [\"SST2\"]\n", "", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, r := range unrestricted.Runs {
+		ids[r.ID] = true
+	}
+	for _, r := range s.Runs {
+		if !ids[r.ID] {
+			t.Errorf("run %s of the restricted spec is not among the unrestricted spec's runs", r)
+		}
+	}
+}
+
 func TestRunIDsAreStableAndIgnoreNames(t *testing.T) {
 	a, err := parseString(t, base)
 	if err != nil {
@@ -230,8 +283,8 @@ func TestShippedSpecs(t *testing.T) {
 		}
 	}
 	// smoke and quick: 2 tasks × (2 plaintext + 1 or 6 cyphertalk + 3 DP + 2 crypto baselines); paper: 2 tasks ×
-	// (2 + 5 operator settings + 1 + 3 DP baselines).
-	if want := map[string]int{"smoke": 16, "quick": 26, "paper": 22}; !reflect.DeepEqual(counts, want) {
+	// (2 + 5 operator settings + 1 + 3 DP baselines) + the 2 crypto baselines on SST-2 only.
+	if want := map[string]int{"smoke": 16, "quick": 26, "paper": 24}; !reflect.DeepEqual(counts, want) {
 		t.Errorf("run counts %v, want %v", counts, want)
 	}
 	smoke, _ := Load("smoke.toml")
