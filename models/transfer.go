@@ -71,6 +71,15 @@ func (m *Model) MLMBias() []float32 {
 	return tensors.MustCopyFlatData[float32](v.MustValue())
 }
 
+// MLMLogScale is the masked-LM output log-scale (0 when the model has none yet).
+func (m *Model) MLMLogScale() float32 {
+	v := m.Ctx.GetVariableByScopeAndName("/mlm", "log_scale")
+	if v == nil || !v.HasValue() {
+		return 0
+	}
+	return tensors.MustCopyFlatData[float32](v.MustValue())[0]
+}
+
 // SetMLMBias replaces the masked-LM output bias.
 func (m *Model) SetMLMBias(bias []float32) error {
 	if len(bias) != m.VocabSize {

@@ -29,6 +29,12 @@ type Config struct {
 	// at σ = 1 that 60 bias-only steps at 1e-2 win back (measured, see README).
 	BiasSteps int     `param:"bias_steps"`
 	BiasLR    float64 `param:"bias_lr"`
+	// BiasPasses, BiasRows and BiasSmoothing: before those steps, passes of generalized iterative scaling fit the
+	// output bias exactly to the frozen encoder on up to BiasRows masked slots of the uploads (FitOutputBiasGIS;
+	// it keeps BiasRows × V float32 logits in memory), with pseudo-count BiasSmoothing.
+	BiasPasses    int     `param:"bias_passes"`
+	BiasRows      int     `param:"bias_rows"`
+	BiasSmoothing float64 `param:"bias_smoothing"`
 	// TableSteps and TableLR: when RecoveryTable, a stage after the bias fit trains E_s (and the bias) alone.
 	TableSteps    int     `param:"table_steps"`
 	TableLR       float64 `param:"table_lr"`
@@ -51,7 +57,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{Ops: "gaussian:sigma=1", Horizontal: true,
 		AwarenessSteps: 200, AwarenessLR: 1e-3, AwarenessLayer: 1, AwarenessParty: method.Client,
-		BiasSteps: 60, BiasLR: 1e-2, TableSteps: 60, TableLR: 1e-3, FunctionSteps: 200, FunctionLR: 1e-4, FunctionParty: method.Cloud, KDWeight: 1, KDTopK: 32,
+		BiasSteps: 60, BiasLR: 1e-2, BiasPasses: 0, BiasRows: 8192, BiasSmoothing: 0.1, TableSteps: 60, TableLR: 1e-3, FunctionSteps: 200, FunctionLR: 1e-4, FunctionParty: method.Cloud, KDWeight: 1, KDTopK: 32,
 		MLMEvalBatches: 16}
 }
 
@@ -81,6 +87,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cyphertalk: random_ops = %d must be >= 0", c.RandomOps)
 	case c.BiasSteps < 0 || (c.BiasSteps > 0 && c.BiasLR <= 0):
 		return fmt.Errorf("cyphertalk: bias_steps must be >= 0, with bias_lr > 0")
+	case c.BiasPasses < 0 || (c.BiasPasses > 0 && (c.BiasRows < 1 || !(c.BiasSmoothing > 0))):
+		return fmt.Errorf("cyphertalk: bias_passes must be >= 0, with bias_rows >= 1 and bias_smoothing > 0")
 	case c.TableSteps < 0 || (c.TableSteps > 0 && c.TableLR <= 0):
 		return fmt.Errorf("cyphertalk: table_steps must be >= 0, with table_lr > 0")
 	case c.AwarenessSteps < 0 || c.FunctionSteps < 0:

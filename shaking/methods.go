@@ -11,8 +11,39 @@ import (
 )
 
 func init() {
-	method.Register(Plaintext{})
-	method.Register(CypherTalk{})
+	method.Register(Plaintext())
+	method.Register(CypherTalk())
+}
+
+// SetupMethod is a method.Method made of a parameter decoder and a protocol over the shared Setup (the task's data
+// split and the public base model): the runner-facing part every method — CypherTalk and its baselines — shares.
+// Validate decodes the parameters; Run decodes them, prepares the Setup and runs the protocol.
+type SetupMethod[C any] struct {
+	MethodName string
+	Decode     func(params map[string]any) (C, error)
+	Protocol   func(ctx stdctx.Context, env method.Env, run method.Run, s *Setup, cfg C) (*method.Result, error)
+}
+
+// Name implements method.Method.
+func (m SetupMethod[C]) Name() string { return m.MethodName }
+
+// Validate implements method.Method.
+func (m SetupMethod[C]) Validate(params map[string]any) error {
+	_, err := m.Decode(params)
+	return err
+}
+
+// Run implements method.Method.
+func (m SetupMethod[C]) Run(ctx stdctx.Context, env method.Env, run method.Run) (*method.Result, error) {
+	cfg, err := m.Decode(run.Params)
+	if err != nil {
+		return nil, err
+	}
+	s, err := NewSetup(ctx, env, run)
+	if err != nil {
+		return nil, err
+	}
+	return m.Protocol(ctx, env, run, s, cfg)
 }
 
 // PlaintextConfig is the plaintext method's parameters.
@@ -22,10 +53,9 @@ type PlaintextConfig struct {
 }
 
 // Plaintext is the baseline without privacy: the client uploads its token ids as they are.
-type Plaintext struct{}
-
-// Name implements method.Method.
-func (Plaintext) Name() string { return "plaintext" }
+func Plaintext() SetupMethod[PlaintextConfig] {
+	return SetupMethod[PlaintextConfig]{MethodName: "plaintext", Decode: decodePlaintext, Protocol: plaintextProtocol}
+}
 
 func decodePlaintext(params map[string]any) (PlaintextConfig, error) {
 	cfg := PlaintextConfig{Table: "trainable"}
@@ -38,22 +68,7 @@ func decodePlaintext(params map[string]any) (PlaintextConfig, error) {
 	return cfg, nil
 }
 
-// Validate implements method.Method.
-func (Plaintext) Validate(params map[string]any) error {
-	_, err := decodePlaintext(params)
-	return err
-}
-
-// Run implements method.Method.
-func (Plaintext) Run(ctx stdctx.Context, env method.Env, run method.Run) (*method.Result, error) {
-	cfg, err := decodePlaintext(run.Params)
-	if err != nil {
-		return nil, err
-	}
-	s, err := NewSetup(ctx, env, run)
-	if err != nil {
-		return nil, err
-	}
+func plaintextProtocol(ctx stdctx.Context, env method.Env, run method.Run, s *Setup, cfg PlaintextConfig) (*method.Result, error) {
 	res := method.NewResult()
 	res.Tags["table"] = cfg.Table
 	prepareTuning(s.Public, cfg.Table == "trainable")
@@ -68,28 +83,8 @@ func (Plaintext) Run(ctx stdctx.Context, env method.Env, run method.Run) (*metho
 
 // CypherTalk is the paper's method: key generation, shaking, awareness and function recovery, private tuning and
 // private inference.
-type CypherTalk struct{}
-
-// Name implements method.Method.
-func (CypherTalk) Name() string { return "cyphertalk" }
-
-// Validate implements method.Method.
-func (CypherTalk) Validate(params map[string]any) error {
-	_, err := DecodeConfig(params)
-	return err
-}
-
-// Run implements method.Method.
-func (CypherTalk) Run(ctx stdctx.Context, env method.Env, run method.Run) (*method.Result, error) {
-	cfg, err := DecodeConfig(run.Params)
-	if err != nil {
-		return nil, err
-	}
-	s, err := NewSetup(ctx, env, run)
-	if err != nil {
-		return nil, err
-	}
-	return Protocol(ctx, env, run, s, cfg)
+func CypherTalk() SetupMethod[Config] {
+	return SetupMethod[Config]{MethodName: "cyphertalk", Decode: DecodeConfig, Protocol: Protocol}
 }
 
 // Protocol runs the four phases on a prepared setup and returns the measurements.

@@ -368,6 +368,19 @@ func runImplant(ctx stdctx.Context, env method.Env, s *Setup, client *Client, cf
 			if err := shaken.SetMLMBias(UnigramBias(uploads, V)); err != nil {
 				return err
 			}
+			if cfg.BiasPasses > 0 {
+				gisCurve, err := FitOutputBiasGIS(ctx, shaken, uploads, cfg.KDWeight,
+					GISConfig{Passes: cfg.BiasPasses, Rows: cfg.BiasRows, Smoothing: cfg.BiasSmoothing})
+				if err != nil {
+					return err
+				}
+				for i, l := range gisCurve {
+					imp.Curve = append(imp.Curve, method.CurvePoint{Phase: "output-bias-scaling", Step: i, Loss: l})
+				}
+				if err := stageLoss("mlm_loss_after_bias_scaling", shaken); err != nil {
+					return err
+				}
+			}
 			if cfg.BiasSteps > 0 {
 				biasCurve, err := FitOutputBias(ctx, shaken, uploads, cfg.KDWeight,
 					StepConfig{Steps: cfg.BiasSteps, LearningRate: cfg.BiasLR, Progress: env.Progress, Label: "output-bias fit"})

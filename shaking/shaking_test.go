@@ -15,43 +15,19 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/cyphertalk/cyphertalk-go/datasets"
-	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
-	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
 	"github.com/cyphertalk/cyphertalk-go/models/pretrain"
 	"github.com/cyphertalk/cyphertalk-go/operators"
 )
 
-func nanoModel(t *testing.T, V int) *models.Model {
-	t.Helper()
-	p, err := models.LookupPreset("nano")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := models.New(p, V, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func tokenizer(t *testing.T) (string, *wordpiece.Tokenizer) {
-	t.Helper()
-	dir := testdata.DirOrSkip(t)
-	tok, err := wordpiece.Load(datasets.VocabPath(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, tok
-}
-
 // TestPermutationIsLossless: the model with E_s = π(E) (no vertical operator) on π-encoded inputs gives the
 // original model's task logits and masked-LM distribution (in π order) to 1e-5.
 func TestPermutationIsLossless(t *testing.T) {
-	dir, tok := tokenizer(t)
-	m := nanoModel(t, tok.VocabSize())
+	dir, tok := testkit.Tokenizer(t)
+	m := testkit.NanoModel(t, tok.VocabSize(), 3)
 	set, err := datasets.Load(dir, "sst2", "dev")
 	if err != nil {
 		t.Fatal(err)
@@ -185,19 +161,19 @@ func TestProtocolEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a nano model")
 	}
-	dir, tok := tokenizer(t)
+	dir, tok := testkit.Tokenizer(t)
 	var logs bytes.Buffer
 	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok,
 		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 48, Seed: 1, Epochs: 1}
 	params := map[string]any{"ops": "gaussian:sigma=1", "awareness_steps": int64(4), "function_steps": int64(4),
 		"mlm_eval_batches": int64(1), "kd_topk": int64(4), "key_seed": int64(77)}
-	if err := (CypherTalk{}).Validate(params); err != nil {
+	if err := CypherTalk().Validate(params); err != nil {
 		t.Fatal(err)
 	}
 	run.Params = params
 	// A saved base model, so that implantation is cacheable (as with a pre-trained checkpoint).
-	base := nanoModel(t, tok.VocabSize())
+	base := testkit.NanoModel(t, tok.VocabSize(), 3)
 	basePath := filepath.Join(t.TempDir(), "base.bin")
 	if err := base.Save(basePath, nil); err != nil {
 		t.Fatal(err)
@@ -273,7 +249,7 @@ func TestProtocolEndToEnd(t *testing.T) {
 		t.Error("both runs scored 0")
 	}
 	// The full method (data, base model "none", all phases) runs too.
-	if _, err := (CypherTalk{}).Run(stdctx.Background(), env, run); err != nil {
+	if _, err := CypherTalk().Run(stdctx.Background(), env, run); err != nil {
 		t.Fatal(err)
 	}
 }

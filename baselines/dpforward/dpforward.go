@@ -18,7 +18,6 @@
 package dpforward
 
 import (
-	stdctx "context"
 	"fmt"
 	"math"
 
@@ -27,7 +26,7 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
 
-func init() { method.Register(DPForward{}) }
+func init() { method.Register(DPForward()) }
 
 // Config is the dp-forward method's parameters.
 type Config struct {
@@ -74,28 +73,8 @@ func DecodeConfig(params map[string]any) (Config, error) {
 }
 
 // DPForward is the dp-forward method.
-type DPForward struct{}
-
-// Name implements method.Method.
-func (DPForward) Name() string { return "dp-forward" }
-
-// Validate implements method.Method.
-func (DPForward) Validate(params map[string]any) error {
-	_, err := DecodeConfig(params)
-	return err
-}
-
-// Run implements method.Method.
-func (DPForward) Run(ctx stdctx.Context, env method.Env, run method.Run) (*method.Result, error) {
-	cfg, err := DecodeConfig(run.Params)
-	if err != nil {
-		return nil, err
-	}
-	s, err := shaking.NewSetup(ctx, env, run)
-	if err != nil {
-		return nil, err
-	}
-	return Protocol(ctx, env, run, s, cfg)
+func DPForward() shaking.SetupMethod[Config] {
+	return shaking.SetupMethod[Config]{MethodName: "dp-forward", Decode: DecodeConfig, Protocol: Protocol}
 }
 
 // NoiseStd is the standard deviation of the Gaussian noise that makes one upload of a sequence clipped to

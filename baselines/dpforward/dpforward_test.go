@@ -16,34 +16,11 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
-	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
 	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
-
-func tokenizer(t *testing.T) (string, *wordpiece.Tokenizer) {
-	t.Helper()
-	dir := testdata.DirOrSkip(t)
-	tok, err := wordpiece.Load(datasets.VocabPath(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, tok
-}
-
-func nanoModel(t *testing.T, V int, seed uint64) *models.Model {
-	t.Helper()
-	p, err := models.LookupPreset("nano")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := models.New(p, V, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 func devExamples(t *testing.T, dir string, tok *wordpiece.Tokenizer, n, T int) *finetune.Encoded {
 	t.Helper()
@@ -58,8 +35,8 @@ func devExamples(t *testing.T, dir string, tok *wordpiece.Tokenizer, n, T int) *
 // deviation over 65,536 draws matches the analytic Gaussian σ for (ε, δ) at sensitivity 2C (to 1.5%, ~6 standard
 // errors), with mean 0 and Gaussian tails; σ meets δ exactly; every clipped sequence has norm ≤ C.
 func TestNoiseHasCalibratedStd(t *testing.T) {
-	dir, tok := tokenizer(t)
-	m := nanoModel(t, tok.VocabSize(), 5)
+	dir, tok := testkit.Tokenizer(t)
+	m := testkit.NanoModel(t, tok.VocabSize(), 5)
 	const eps, delta, clip = 4.0, 1e-5, 0.5
 	sigma, err := NoiseStd(eps, delta, clip)
 	if err != nil {
@@ -124,8 +101,8 @@ func TestNoiseHasCalibratedStd(t *testing.T) {
 
 // TestEncodeFromCompletesEncode: the lower part up to layer k followed by models.EncodeFrom(k) is the whole encoder.
 func TestEncodeFromCompletesEncode(t *testing.T) {
-	dir, tok := tokenizer(t)
-	m := nanoModel(t, tok.VocabSize(), 7)
+	dir, tok := testkit.Tokenizer(t)
+	m := testkit.NanoModel(t, tok.VocabSize(), 7)
 	B, T := m.Preset.BatchSize, m.Preset.MaxLen
 	in := devExamples(t, dir, tok, B, T).Batch(rowRange(0, B), B, false)[:3]
 	run := func(fn func(c *context.Context, x models.Inputs) *Node) []float32 {
@@ -164,7 +141,7 @@ func TestDecodeConfig(t *testing.T) {
 	}
 	for _, bad := range []map[string]any{{"epsilon": 0.0}, {"delta": 1.0}, {"clip": -1.0}, {"layer": int64(-1)},
 		{"table": "sparse"}, {"sigma": 1.0}} {
-		if err := (DPForward{}).Validate(bad); err == nil {
+		if err := DPForward().Validate(bad); err == nil {
 			t.Errorf("params %v accepted", bad)
 		}
 	}
@@ -176,7 +153,7 @@ func TestProtocolEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a nano model")
 	}
-	dir, tok := tokenizer(t)
+	dir, tok := testkit.Tokenizer(t)
 	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	data, err := finetune.LoadTaskData(dir, "sst2", 64, 48, 1)
 	if err != nil {
@@ -191,7 +168,7 @@ func TestProtocolEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := nanoModel(t, tok.VocabSize(), 1)
+			m := testkit.NanoModel(t, tok.VocabSize(), 1)
 			before := m.TokenTable()
 			res, err := Protocol(stdctx.Background(), env, run, &shaking.Setup{Data: data, Public: m}, cfg)
 			if err != nil {
@@ -236,7 +213,7 @@ func TestRunRegistered(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a nano model")
 	}
-	dir, tok := tokenizer(t)
+	dir, tok := testkit.Tokenizer(t)
 	mth, err := method.Lookup("dp-forward")
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +237,7 @@ func TestAttacksOnUploads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains nano models")
 	}
-	dir, tok := tokenizer(t)
+	dir, tok := testkit.Tokenizer(t)
 	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	data, err := finetune.LoadTaskData(dir, "sst2", 32, 32, 1)
 	if err != nil {
@@ -281,7 +258,7 @@ func TestAttacksOnUploads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := Protocol(stdctx.Background(), env, run, &shaking.Setup{Data: data, Public: nanoModel(t, tok.VocabSize(), 1)}, cfg)
+			res, err := Protocol(stdctx.Background(), env, run, &shaking.Setup{Data: data, Public: testkit.NanoModel(t, tok.VocabSize(), 1)}, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

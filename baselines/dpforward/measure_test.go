@@ -13,6 +13,7 @@ import (
 
 	_ "github.com/cyphertalk/cyphertalk-go/baselines/dpsgd" // registers dp-sgd
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
+	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 	"github.com/cyphertalk/cyphertalk-go/models/pretrain"
 	_ "github.com/cyphertalk/cyphertalk-go/shaking" // registers plaintext
 )
@@ -27,7 +28,7 @@ func TestMeasureTiny(t *testing.T) {
 	if os.Getenv("CYPHERTALK_MEASURE") != "1" {
 		t.Skip("set CYPHERTALK_MEASURE=1 to run the tiny-preset measurement (minutes)")
 	}
-	dir, tok := tokenizer(t)
+	dir, tok := testkit.Tokenizer(t)
 	t.Chdir(filepath.Join("..", "..")) // the cache records paths relative to the repository root
 	recipe := os.Getenv("CYPHERTALK_MEASURE_PRETRAIN")
 	if recipe == "" {

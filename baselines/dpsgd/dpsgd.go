@@ -31,7 +31,7 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
 
-func init() { method.Register(DPSGD{}) }
+func init() { method.Register(DPSGD()) }
 
 // Config is the dp-sgd method's parameters.
 type Config struct {
@@ -67,28 +67,8 @@ func DecodeConfig(params map[string]any) (Config, error) {
 }
 
 // DPSGD is the dp-sgd method.
-type DPSGD struct{}
-
-// Name implements method.Method.
-func (DPSGD) Name() string { return "dp-sgd" }
-
-// Validate implements method.Method.
-func (DPSGD) Validate(params map[string]any) error {
-	_, err := DecodeConfig(params)
-	return err
-}
-
-// Run implements method.Method.
-func (DPSGD) Run(ctx stdctx.Context, env method.Env, run method.Run) (*method.Result, error) {
-	cfg, err := DecodeConfig(run.Params)
-	if err != nil {
-		return nil, err
-	}
-	s, err := shaking.NewSetup(ctx, env, run)
-	if err != nil {
-		return nil, err
-	}
-	return Protocol(ctx, env, run, s, cfg)
+func DPSGD() shaking.SetupMethod[Config] {
+	return shaking.SetupMethod[Config]{MethodName: "dp-sgd", Decode: DecodeConfig, Protocol: Protocol}
 }
 
 // Schedule is a run's sampling and its accounting: sampling rate q = B/n, the number of noisy steps, and the

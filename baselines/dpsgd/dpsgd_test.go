@@ -17,36 +17,12 @@ import (
 
 	"github.com/cyphertalk/cyphertalk-go/baselines/accountant"
 	"github.com/cyphertalk/cyphertalk-go/datasets"
-	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
-	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
 	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
-
-func tokenizer(t *testing.T) (string, *wordpiece.Tokenizer) {
-	t.Helper()
-	dir := testdata.DirOrSkip(t)
-	tok, err := wordpiece.Load(datasets.VocabPath(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, tok
-}
-
-func nanoModel(t *testing.T, V int, seed uint64) *models.Model {
-	t.Helper()
-	p, err := models.LookupPreset("nano")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := models.New(p, V, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // clipProbe runs ClippedGradients on one batch and returns each example's raw and clipped gradient norm, and the
 // largest difference between the weighted sum of clipped gradients and the gradient of Σ w_i·loss_i computed on
@@ -89,8 +65,8 @@ func clipProbe(t *testing.T, m *models.Model, batch []*tensors.Tensor, clip floa
 // weighted sum of the per-example gradients is the gradient of the batch's weighted loss (so the replicas compute
 // real per-example gradients, and a zero weight removes an example).
 func TestClippingBoundsEveryExample(t *testing.T) {
-	dir, tok := tokenizer(t)
-	m := nanoModel(t, tok.VocabSize(), 3)
+	dir, tok := testkit.Tokenizer(t)
+	m := testkit.NanoModel(t, tok.VocabSize(), 3)
 	m.SetTrainableScopes("/embeddings", "/encoder", "/pooler", "/task_head")
 	m.SetTokenTableTrainable(false)
 	set, err := datasets.Load(dir, "sst2", "dev")
@@ -169,7 +145,7 @@ func TestSchedule(t *testing.T) {
 		t.Error("fewer examples than a batch accepted")
 	}
 	for _, bad := range []map[string]any{{"epsilon": -1.0}, {"clip": 0.0}, {"sampling": "uniform"}, {"table": "frozen"}} {
-		if err := (DPSGD{}).Validate(bad); err == nil {
+		if err := DPSGD().Validate(bad); err == nil {
 			t.Errorf("params %v accepted", bad)
 		}
 	}
@@ -182,7 +158,7 @@ func TestProtocolEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a nano model")
 	}
-	dir, tok := tokenizer(t)
+	dir, tok := testkit.Tokenizer(t)
 	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	data, err := finetune.LoadTaskData(dir, "sst2", 64, 48, 1)
 	if err != nil {
@@ -208,7 +184,7 @@ func TestProtocolEndToEnd(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				m := nanoModel(t, tok.VocabSize(), 1)
+				m := testkit.NanoModel(t, tok.VocabSize(), 1)
 				if _, _, err := finetune.Predict(m, data.Info, finetune.Encode(tok, data.Dev[:1], m.Preset.MaxLen)); err != nil {
 					t.Fatal(err) // creates the variables, so that their initial values can be compared
 				}
@@ -266,8 +242,8 @@ func sameWeights(a, b map[string][]float32) bool {
 // TestNoiseScale: a step on which no example was drawn (all weights 0) updates with pure noise, whose norm is
 // σC·√P/B for P trainable parameters (a χ with P degrees of freedom: relative spread 1/√(2P), under 0.1% here).
 func TestNoiseScale(t *testing.T) {
-	dir, tok := tokenizer(t)
-	m := nanoModel(t, tok.VocabSize(), 4)
+	dir, tok := testkit.Tokenizer(t)
+	m := testkit.NanoModel(t, tok.VocabSize(), 4)
 	m.SetTrainableScopes("/embeddings", "/encoder", "/pooler", "/task_head")
 	m.SetTokenTableTrainable(false)
 	data, err := finetune.LoadTaskData(dir, "sst2", 16, 1, 1)

@@ -17,7 +17,7 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
 
-func init() { method.Register(DXText{}) }
+func init() { method.Register(DXText()) }
 
 // Config is the dx-text method's parameters.
 type Config struct {
@@ -39,28 +39,8 @@ func DecodeConfig(params map[string]any) (Config, error) {
 }
 
 // DXText is the dx-text method.
-type DXText struct{}
-
-// Name implements method.Method.
-func (DXText) Name() string { return "dx-text" }
-
-// Validate implements method.Method.
-func (DXText) Validate(params map[string]any) error {
-	_, err := DecodeConfig(params)
-	return err
-}
-
-// Run implements method.Method.
-func (DXText) Run(ctx stdctx.Context, env method.Env, run method.Run) (*method.Result, error) {
-	cfg, err := DecodeConfig(run.Params)
-	if err != nil {
-		return nil, err
-	}
-	s, err := shaking.NewSetup(ctx, env, run)
-	if err != nil {
-		return nil, err
-	}
-	return Protocol(ctx, env, run, s, cfg)
+func DXText() shaking.SetupMethod[Config] {
+	return shaking.SetupMethod[Config]{MethodName: "dx-text", Decode: DecodeConfig, Protocol: Protocol}
 }
 
 // encodedBytes is what uploading e costs: int32 ids, one byte per segment id and per mask flag, and a 4-byte

@@ -11,25 +11,15 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
-	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
 )
 
-func tokenizer(t *testing.T) (string, *wordpiece.Tokenizer) {
-	t.Helper()
-	dir := testdata.DirOrSkip(t)
-	tok, err := wordpiece.Load(datasets.VocabPath(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, tok
-}
-
 // sample returns 40 SST-2 dev sentences encoded at the nano length, and the nano model's random token table.
 func sample(t *testing.T) (*wordpiece.Tokenizer, *finetune.Encoded, []float32, int) {
 	t.Helper()
-	dir, tok := tokenizer(t)
+	dir, tok := testkit.Tokenizer(t)
 	p, err := models.LookupPreset("nano")
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +122,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a nano model")
 	}
-	dir, tok := tokenizer(t)
+	dir, tok := testkit.Tokenizer(t)
 	mth, err := method.Lookup("dx-text")
 	if err != nil {
 		t.Fatal(err)

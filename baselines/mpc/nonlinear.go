@@ -12,17 +12,7 @@ import (
 // the weighted sum is truncated once. Coefficients are encoded with the engine's fractional bits (a coefficient
 // below 2^-f is lost, as in CrypTen), and every power must stay below 2^(62−2f) in magnitude.
 func (e *Engine) Poly(xv cryptofriendly.Value, coeffs []float64) (cryptofriendly.Value, error) {
-	unlock, err := e.begin("Poly")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, "Poly")
-	if err != nil {
-		return nil, err
-	}
-	v, err := e.poly(x, coeffs)
-	return result("Poly", v, err)
+	return e.unary("Poly", xv, func(x *Shared) (*Shared, error) { return e.poly(x, coeffs) })
 }
 
 func (e *Engine) poly(x *Shared, coeffs []float64) (*Shared, error) {
@@ -111,17 +101,7 @@ func (e *Engine) powers(x *Shared, deg int) ([]*Shared, error) {
 // default). The relative error is about x²/2^(n+1) for moderate |x|, and the result is below e^x (a lower bound
 // the softmax of Head uses); x must stay above −2^n.
 func (e *Engine) Exp(xv cryptofriendly.Value, iterations int) (cryptofriendly.Value, error) {
-	unlock, err := e.begin("Exp")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, "Exp")
-	if err != nil {
-		return nil, err
-	}
-	v, err := e.exp(x, iterations)
-	return result("Exp", v, err)
+	return e.unary("Exp", xv, func(x *Shared) (*Shared, error) { return e.exp(x, iterations) })
 }
 
 // DefaultExpIterations is the number of squarings of Exp's limit approximation (CrypTen's default).
@@ -314,17 +294,7 @@ func (e *Engine) plan(kind newtonKind, lo, hi float64) (newtonPlan, error) {
 // Reciprocal is 1/x for x in (lo, hi) by Newton–Raphson, y ← y·(2 − x·y), from the linear guess planNewton
 // chooses; two multiplications per iteration. Outside the range the iteration may diverge.
 func (e *Engine) Reciprocal(xv cryptofriendly.Value, lo, hi float64) (cryptofriendly.Value, error) {
-	unlock, err := e.begin("Reciprocal")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, "Reciprocal")
-	if err != nil {
-		return nil, err
-	}
-	v, err := e.reciprocal(x, lo, hi)
-	return result("Reciprocal", v, err)
+	return e.unary("Reciprocal", xv, func(x *Shared) (*Shared, error) { return e.reciprocal(x, lo, hi) })
 }
 
 func (e *Engine) reciprocal(x *Shared, lo, hi float64) (*Shared, error) {
@@ -357,17 +327,7 @@ func (e *Engine) reciprocal(x *Shared, lo, hi float64) (*Shared, error) {
 // computed as x·(y·y) when hi < 1/√lo and as (x·y)·y otherwise, whichever loses fewer units: the first
 // multiplies the rounding of y² by x, the second that of x·y by y.
 func (e *Engine) InvSqrt(xv cryptofriendly.Value, lo, hi float64) (cryptofriendly.Value, error) {
-	unlock, err := e.begin("InvSqrt")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, "InvSqrt")
-	if err != nil {
-		return nil, err
-	}
-	v, err := e.invSqrt(x, lo, hi)
-	return result("InvSqrt", v, err)
+	return e.unary("InvSqrt", xv, func(x *Shared) (*Shared, error) { return e.invSqrt(x, lo, hi) })
 }
 
 func (e *Engine) invSqrt(x *Shared, lo, hi float64) (*Shared, error) {

@@ -61,6 +61,25 @@ func (e *Engine) unary(op string, xv cryptofriendly.Value, f func(x *Shared) (*S
 	return result(op, v, err)
 }
 
+// binary is unary for operations on two values.
+func (e *Engine) binary(op string, xv, yv cryptofriendly.Value, f func(x, y *Shared) (*Shared, error)) (cryptofriendly.Value, error) {
+	unlock, err := e.begin(op)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	x, err := e.value(xv, op)
+	if err != nil {
+		return nil, err
+	}
+	y, err := e.value(yv, op)
+	if err != nil {
+		return nil, err
+	}
+	v, err := f(x, y)
+	return result(op, v, err)
+}
+
 // result converts an internal result to the interface's, wrapping the error with the operation's name.
 func result(op string, v *Shared, err error) (cryptofriendly.Value, error) {
 	if err != nil {
@@ -77,8 +96,15 @@ func checkMatrix(m cryptofriendly.Matrix, what string) error {
 }
 
 func sameShape(x, y *Shared, op string) error {
+	if err := checkSameShape(x, y); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+func checkSameShape(x, y *Shared) error {
 	if x.rows != y.rows || x.cols != y.cols {
-		return fmt.Errorf("%s: shapes %d×%d and %d×%d differ", op, x.rows, x.cols, y.rows, y.cols)
+		return fmt.Errorf("shapes %d×%d and %d×%d differ", x.rows, x.cols, y.rows, y.cols)
 	}
 	return nil
 }
@@ -185,17 +211,7 @@ func (e *Engine) reveal(x *Shared) (cryptofriendly.Matrix, error) {
 // Linear is x·W + b with W (in×out) and b the cloud's private plaintext: a weights triple (one round) and a
 // truncation.
 func (e *Engine) Linear(xv cryptofriendly.Value, w cryptofriendly.Matrix, b []float64) (cryptofriendly.Value, error) {
-	unlock, err := e.begin("Linear")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, "Linear")
-	if err != nil {
-		return nil, err
-	}
-	v, err := e.linear(x, w, b)
-	return result("Linear", v, err)
+	return e.unary("Linear", xv, func(x *Shared) (*Shared, error) { return e.linear(x, w, b) })
 }
 
 func (e *Engine) linear(x *Shared, w cryptofriendly.Matrix, b []float64) (*Shared, error) {
@@ -260,21 +276,7 @@ func (e *Engine) MatMulT(xv, yv cryptofriendly.Value) (cryptofriendly.Value, err
 }
 
 func (e *Engine) matMulOp(op string, xv, yv cryptofriendly.Value, transposeY bool) (cryptofriendly.Value, error) {
-	unlock, err := e.begin(op)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, op)
-	if err != nil {
-		return nil, err
-	}
-	y, err := e.value(yv, op)
-	if err != nil {
-		return nil, err
-	}
-	v, err := e.matMul(x, y, transposeY)
-	return result(op, v, err)
+	return e.binary(op, xv, yv, func(x, y *Shared) (*Shared, error) { return e.matMul(x, y, transposeY) })
 }
 
 func (e *Engine) matMul(x, y *Shared, transposeY bool) (*Shared, error) {
@@ -320,24 +322,12 @@ func (e *Engine) Sub(xv, yv cryptofriendly.Value) (cryptofriendly.Value, error) 
 }
 
 func (e *Engine) binaryLocal(op string, xv, yv cryptofriendly.Value, f func(a, b []uint64) []uint64) (cryptofriendly.Value, error) {
-	unlock, err := e.begin(op)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, op)
-	if err != nil {
-		return nil, err
-	}
-	y, err := e.value(yv, op)
-	if err != nil {
-		return nil, err
-	}
-	if err := sameShape(x, y, op); err != nil {
-		return nil, err
-	}
-	v, err := e.local(x.rows, x.cols, func(p *party) []uint64 { return f(x.share[p.id], y.share[p.id]) })
-	return result(op, v, err)
+	return e.binary(op, xv, yv, func(x, y *Shared) (*Shared, error) {
+		if err := checkSameShape(x, y); err != nil {
+			return nil, err
+		}
+		return e.local(x.rows, x.cols, func(p *party) []uint64 { return f(x.share[p.id], y.share[p.id]) })
+	})
 }
 
 func (e *Engine) add(x, y *Shared) (*Shared, error) {
@@ -422,17 +412,7 @@ func (e *Engine) constMinus(c float64, x *Shared) (*Shared, error) {
 // Scale multiplies by a public constant: local for an integer, a truncation by n bits for ±2^-n, otherwise a
 // local product by the encoded constant and a truncation.
 func (e *Engine) Scale(xv cryptofriendly.Value, c float64) (cryptofriendly.Value, error) {
-	unlock, err := e.begin("Scale")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, "Scale")
-	if err != nil {
-		return nil, err
-	}
-	v, err := e.scale(x, c)
-	return result("Scale", v, err)
+	return e.unary("Scale", xv, func(x *Shared) (*Shared, error) { return e.scale(x, c) })
 }
 
 func (e *Engine) scale(x *Shared, c float64) (*Shared, error) {
@@ -515,46 +495,22 @@ func (e *Engine) truncateBy(x *Shared, n uint) (*Shared, error) {
 
 // MulElem is the element-wise product of two private values (a product triple and a truncation).
 func (e *Engine) MulElem(xv, yv cryptofriendly.Value) (cryptofriendly.Value, error) {
-	unlock, err := e.begin("MulElem")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, "MulElem")
-	if err != nil {
-		return nil, err
-	}
-	y, err := e.value(yv, "MulElem")
-	if err != nil {
-		return nil, err
-	}
-	if err := sameShape(x, y, "MulElem"); err != nil {
-		return nil, err
-	}
-	v, err := e.product(x, y, bFull)
-	return result("MulElem", v, err)
+	return e.binary("MulElem", xv, yv, func(x, y *Shared) (*Shared, error) {
+		if err := checkSameShape(x, y); err != nil {
+			return nil, err
+		}
+		return e.product(x, y, bFull)
+	})
 }
 
 // MulRows multiplies row i of x by s[i,0] (s private, rows×1): a per-row product triple opens x − a and s − b.
 func (e *Engine) MulRows(xv, sv cryptofriendly.Value) (cryptofriendly.Value, error) {
-	unlock, err := e.begin("MulRows")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, "MulRows")
-	if err != nil {
-		return nil, err
-	}
-	s, err := e.value(sv, "MulRows")
-	if err != nil {
-		return nil, err
-	}
-	if s.rows != x.rows || s.cols != 1 {
-		return nil, fmt.Errorf("mpc MulRows: x is %d×%d, s is %d×%d (want %d×1)", x.rows, x.cols, s.rows, s.cols, x.rows)
-	}
-	v, err := e.product(x, s, bPerRow)
-	return result("MulRows", v, err)
+	return e.binary("MulRows", xv, sv, func(x, s *Shared) (*Shared, error) {
+		if s.rows != x.rows || s.cols != 1 {
+			return nil, fmt.Errorf("x is %d×%d, s is %d×%d (want %d×1)", x.rows, x.cols, s.rows, s.cols, x.rows)
+		}
+		return e.product(x, s, bPerRow)
+	})
 }
 
 // product is x ⊙ bcast(y) followed by a truncation.

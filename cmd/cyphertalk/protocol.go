@@ -147,7 +147,10 @@ the base / shaken / recovered model in shaken space, and each phase's wall secon
 	f.Float64Var(&c.AwarenessLR, "awareness-lr", c.AwarenessLR, "awareness recovery learning rate")
 	f.IntVar(&c.AwarenessLayer, "awareness-layer", c.AwarenessLayer, "awareness recovery aligns the output of this layer")
 	f.StringVar(&c.AwarenessParty, "awareness-party", c.AwarenessParty, "who runs awareness recovery: client or cloud")
-	f.IntVar(&c.BiasSteps, "bias-steps", c.BiasSteps, "function recovery: output-bias-only steps before the encoder trains")
+	f.IntVar(&c.BiasPasses, "bias-passes", c.BiasPasses, "function recovery: passes of iterative scaling that fit the output bias exactly first (0 = skip)")
+	f.IntVar(&c.BiasRows, "bias-rows", c.BiasRows, "masked slots the iterative scaling uses (keeps rows × vocabulary float32 logits)")
+	f.Float64Var(&c.BiasSmoothing, "bias-smoothing", c.BiasSmoothing, "pseudo-count of the iterative scaling")
+	f.IntVar(&c.BiasSteps, "bias-steps", c.BiasSteps, "function recovery: output-bias-only Adam steps before the encoder trains")
 	f.Float64Var(&c.BiasLR, "bias-lr", c.BiasLR, "learning rate of the output-bias fit")
 	f.IntVar(&c.TableSteps, "table-steps", c.TableSteps, "with --recovery-table: steps that train E_s alone before the encoder")
 	f.Float64Var(&c.TableLR, "table-lr", c.TableLR, "learning rate of the E_s-only stage")
@@ -190,7 +193,7 @@ func runShake(cmd *cobra.Command, g *globals, o *shakeOpts) error {
 			var res *method.Result
 			if o.plain != "" {
 				run.Params = map[string]any{"table": o.plain}
-				res, err = shaking.Plaintext{}.Run(cmd.Context(), env, run)
+				res, err = shaking.Plaintext().Run(cmd.Context(), env, run)
 			} else {
 				res, err = shaking.Protocol(cmd.Context(), env, run, s, o.cfg)
 			}

@@ -51,7 +51,7 @@ import (
 // Name is the method's registry name.
 const Name = ckks.Name
 
-func init() { method.Register(Method{}) }
+func init() { method.Register(Method()) }
 
 // Config is the method's parameters.
 type Config struct {
@@ -131,27 +131,13 @@ func Strides(buckets []int, maxLen, headDim int) []int {
 func pow2AtLeast(n int) int { return max(2, 1<<bits.Len(uint(n-1))) }
 
 // Method is the he-ckks method.
-type Method struct{}
-
-// Name implements method.Method.
-func (Method) Name() string { return Name }
-
-// Validate implements method.Method.
-func (Method) Validate(params map[string]any) error {
-	_, err := DecodeConfig(params)
-	return err
+func Method() shaking.SetupMethod[Config] {
+	return shaking.SetupMethod[Config]{MethodName: Name, Decode: DecodeConfig, Protocol: Protocol}
 }
 
-// Run implements method.Method.
-func (Method) Run(ctx stdctx.Context, env method.Env, run method.Run) (*method.Result, error) {
-	cfg, err := DecodeConfig(run.Params)
-	if err != nil {
-		return nil, err
-	}
-	s, err := shaking.NewSetup(ctx, env, run)
-	if err != nil {
-		return nil, err
-	}
+// Protocol runs the he-ckks method on a prepared setup: the crypto-friendly variant (cryptorun), then private
+// inference on a sample of the dev set and the cost of private tuning.
+func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Setup, cfg Config) (*method.Result, error) {
 	p := s.Public.Preset
 	v, _, err := cryptorun.ForRun(ctx, env, run, s, cfg.Table == "trainable", cfg.DistillEpochs)
 	if err != nil {

@@ -74,7 +74,7 @@ func TestRunOnNano(t *testing.T) {
 	run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 32, Seed: 1, Epochs: 1,
 		Params: map[string]any{"inference_examples": int64(2), "distill_epochs": int64(1), "parameters": "test-n12",
 			"buckets": []any{int64(16), int64(32)}}}
-	res, err := Method{}.Run(context.Background(), env, run)
+	res, err := Method().Run(context.Background(), env, run)
 	if err != nil {
 		t.Fatal(err)
 	}

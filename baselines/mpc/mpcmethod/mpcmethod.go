@@ -42,7 +42,7 @@ import (
 // Name is the method's registry name.
 const Name = "mpc-2pc"
 
-func init() { method.Register(Method{}) }
+func init() { method.Register(Method()) }
 
 // Config is the method's parameters.
 type Config struct {
@@ -103,15 +103,8 @@ func (c Config) truncation() mpc.Truncation {
 }
 
 // Method is the mpc-2pc method.
-type Method struct{}
-
-// Name implements method.Method.
-func (Method) Name() string { return Name }
-
-// Validate implements method.Method.
-func (Method) Validate(params map[string]any) error {
-	_, err := DecodeConfig(params)
-	return err
+func Method() shaking.SetupMethod[Config] {
+	return shaking.SetupMethod[Config]{MethodName: Name, Decode: DecodeConfig, Protocol: Protocol}
 }
 
 // Strata are the length buckets the inference sample is stratified by and extrapolated with: powers of two
@@ -124,16 +117,9 @@ func Strata(maxLen int) []int {
 	return out
 }
 
-// Run implements method.Method.
-func (Method) Run(ctx stdctx.Context, env method.Env, run method.Run) (*method.Result, error) {
-	cfg, err := DecodeConfig(run.Params)
-	if err != nil {
-		return nil, err
-	}
-	s, err := shaking.NewSetup(ctx, env, run)
-	if err != nil {
-		return nil, err
-	}
+// Protocol runs the mpc-2pc method on a prepared setup: the crypto-friendly variant (cryptorun), then private
+// inference on a sample of the dev set and the cost of private tuning.
+func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Setup, cfg Config) (*method.Result, error) {
 	T := s.Public.Preset.MaxLen
 	v, opts, err := cryptorun.ForRun(ctx, env, run, s, cfg.Table == "trainable", cfg.DistillEpochs)
 	if err != nil {

@@ -70,7 +70,7 @@ func TestRunOnNano(t *testing.T) {
 	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 32, Seed: 1, Epochs: 1,
 		Params: map[string]any{"inference_examples": int64(2), "tuning_steps": int64(1), "distill_epochs": int64(1)}}
-	res, err := Method{}.Run(context.Background(), env, run)
+	res, err := Method().Run(context.Background(), env, run)
 	if err != nil {
 		t.Fatal(err)
 	}
