@@ -235,8 +235,9 @@ func (ps privacySeries) name(all []privacySeries) string {
 	if ps.operator != "" {
 		name += " " + ps.operator
 	}
-	if ps.recovery != "" {
-		name += ", " + recoveryLabel(ps.recovery)
+	// A label such as "cyphertalk (no recovery)" may already say it.
+	if rec := recoveryLabel(ps.recovery); ps.recovery != "" && !strings.Contains(ps.method, rec) {
+		name += ", " + rec
 	}
 	return name
 }

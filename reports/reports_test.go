@@ -431,3 +431,20 @@ func TestSecondsTicks(t *testing.T) {
 		t.Errorf("long axis labels %q, want %q", got, want)
 	}
 }
+
+// TestPrivacySeriesNameSaysRecoveryOnce: a label that already names the recovery setting is not repeated.
+func TestPrivacySeriesNameSaysRecoveryOnce(t *testing.T) {
+	for _, c := range []struct {
+		ps   privacySeries
+		want string
+	}{
+		{privacySeries{method: "cyphertalk (no recovery)", operator: "gaussian", recovery: "none"}, "cyphertalk (no recovery) gaussian"},
+		{privacySeries{method: "CypherTalk", operator: "gaussian", recovery: "none"}, "CypherTalk gaussian, no recovery"},
+		{privacySeries{method: "CypherTalk", operator: "gaussian", recovery: "awareness+function"}, "CypherTalk gaussian, awareness+function recovery"},
+		{privacySeries{method: "dp-forward"}, "dp-forward"},
+	} {
+		if got := c.ps.name(nil); got != c.want {
+			t.Errorf("name %q, want %q", got, c.want)
+		}
+	}
+}
