@@ -32,6 +32,11 @@ type Config struct {
 	// BiasPasses, BiasRows and BiasSmoothing: before those steps, passes of generalized iterative scaling fit the
 	// output bias exactly to the frozen encoder on up to BiasRows masked slots of the uploads (FitOutputBiasGIS;
 	// it keeps BiasRows × V float32 logits in memory), with pseudo-count BiasSmoothing.
+	// BiasParty is who provides the output bias the cloud's recovery starts from: "cloud" (default; the
+	// frequency start above, then the fits) or "client", which sends the public bias permuted by π — the
+	// starting point awareness recovery is measured with, but its values match the public bias one for one, so
+	// the cloud learns π (recorded as pi_exposed). At σ ≤ 1 the attacks recover π from E_s anyway.
+	BiasParty     string  `param:"bias_party"`
 	BiasPasses    int     `param:"bias_passes"`
 	BiasRows      int     `param:"bias_rows"`
 	BiasSmoothing float64 `param:"bias_smoothing"`
@@ -57,7 +62,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{Ops: "gaussian:sigma=1", Horizontal: true,
 		AwarenessSteps: 200, AwarenessLR: 1e-3, AwarenessLayer: 1, AwarenessParty: method.Client,
-		BiasSteps: 60, BiasLR: 1e-2, BiasPasses: 0, BiasRows: 8192, BiasSmoothing: 0.1, TableSteps: 60, TableLR: 1e-3, FunctionSteps: 200, FunctionLR: 1e-4, FunctionParty: method.Cloud, KDWeight: 1, KDTopK: 32,
+		BiasSteps: 60, BiasLR: 1e-2, BiasParty: method.Cloud, BiasPasses: 0, BiasRows: 8192, BiasSmoothing: 0.1, TableSteps: 60, TableLR: 1e-3, FunctionSteps: 200, FunctionLR: 1e-4, FunctionParty: method.Cloud, KDWeight: 1, KDTopK: 32,
 		MLMEvalBatches: 16}
 }
 
@@ -77,7 +82,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("cyphertalk: ops: %w", err)
 		}
 	}
-	for name, party := range map[string]string{"awareness_party": c.AwarenessParty, "function_party": c.FunctionParty} {
+	for name, party := range map[string]string{"awareness_party": c.AwarenessParty, "function_party": c.FunctionParty, "bias_party": c.BiasParty} {
 		if party != method.Client && party != method.Cloud {
 			return fmt.Errorf("cyphertalk: %s = %q, want client or cloud", name, party)
 		}

@@ -361,14 +361,27 @@ func runImplant(ctx stdctx.Context, env method.Env, s *Setup, client *Client, cf
 			for _, u := range uploads {
 				ledger.Send(method.PhaseFunction, method.Client, u.Bytes())
 			}
+			if cfg.BiasParty == method.Client {
+				imp.PiExposed = true
+				ledger.Send(method.PhaseFunction, method.Client, int64(V)*4)
+				ledger.Note(method.PhaseFunction, "the client sent the π-permuted public output bias: its values match the public bias one for one, so the cloud learns π")
+			}
 		}
 		var curve []float64
 		measuring = 0 // only the measurements inside the function-recovery block are taken off its time
 		if err := ledger.Time(method.PhaseFunction, cfg.FunctionParty, func() error {
-			if err := shaken.SetMLMBias(UnigramBias(uploads, V)); err != nil {
+			start := UnigramBias(uploads, V)
+			if cfg.BiasParty == method.Client {
+				publicBias := public.MLMBias()
+				if publicBias == nil { // a model whose masked-LM head never ran: its bias is the zero initial value
+					publicBias = make([]float32, V)
+				}
+				start = client.PermuteVocabVector(publicBias)
+			}
+			if err := shaken.SetMLMBias(start); err != nil {
 				return err
 			}
-			if cfg.BiasPasses > 0 {
+			if cfg.BiasPasses > 0 && cfg.BiasParty == method.Cloud {
 				gisCurve, err := FitOutputBiasGIS(ctx, shaken, uploads, cfg.KDWeight,
 					GISConfig{Passes: cfg.BiasPasses, Rows: cfg.BiasRows, Smoothing: cfg.BiasSmoothing})
 				if err != nil {

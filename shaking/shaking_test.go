@@ -5,6 +5,7 @@ import (
 	stdctx "context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"math"
 	"path/filepath"
 	"strings"
@@ -146,6 +147,8 @@ func TestDecodeConfig(t *testing.T) {
 		{"opps": "gaussian:sigma=1"},
 		{"ops": "gauss:sigma=1"},
 		{"awareness_party": "server"},
+		{"bias_party": "server"},
+		{"bias_passes": int64(2), "bias_smoothing": 0.0},
 		{"function_steps": int64(-1)},
 	} {
 		if _, err := DecodeConfig(bad); err == nil {
@@ -251,6 +254,39 @@ func TestProtocolEndToEnd(t *testing.T) {
 	// The full method (data, base model "none", all phases) runs too.
 	if _, err := CypherTalk().Run(stdctx.Background(), env, run); err != nil {
 		t.Fatal(err)
+	}
+
+	// The cloud's output-bias fit by iterative scaling is measured as a stage of its own.
+	gis := maps.Clone(params)
+	gis["bias_passes"], gis["bias_steps"] = int64(3), int64(0)
+	res3, err := Protocol(stdctx.Background(), env, run, setup(1), DefaultConfigWith(gis))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := res3.Extra["mlm_loss_after_bias_scaling"]; !ok || res3.Tags["pi_exposed"] != "" {
+		t.Errorf("iterative scaling: extra %v, tags %v", res3.Extra, res3.Tags)
+	}
+	// A client that sends the permuted public bias hands the cloud π: the result says so and books the bytes.
+	clientBias := maps.Clone(params)
+	clientBias["bias_party"] = "client"
+	res4, err := Protocol(stdctx.Background(), env, run, setup(1), DefaultConfigWith(clientBias))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fn, fnCloud method.Cost
+	for _, c := range res4.Costs {
+		if c.Phase == method.PhaseFunction {
+			fn = c
+		}
+	}
+	for _, c := range res.Costs {
+		if c.Phase == method.PhaseFunction {
+			fnCloud = c
+		}
+	}
+	if res4.Tags["pi_exposed"] != "true" || !strings.Contains(fn.Note, "learns π") ||
+		fn.BytesToCloud != fnCloud.BytesToCloud+int64(tok.VocabSize())*4 {
+		t.Errorf("client bias: tags %v, function phase %+v (cloud-bias run sent %d bytes)", res4.Tags, fn, fnCloud.BytesToCloud)
 	}
 }
 

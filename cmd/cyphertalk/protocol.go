@@ -147,6 +147,7 @@ the base / shaken / recovered model in shaken space, and each phase's wall secon
 	f.Float64Var(&c.AwarenessLR, "awareness-lr", c.AwarenessLR, "awareness recovery learning rate")
 	f.IntVar(&c.AwarenessLayer, "awareness-layer", c.AwarenessLayer, "awareness recovery aligns the output of this layer")
 	f.StringVar(&c.AwarenessParty, "awareness-party", c.AwarenessParty, "who runs awareness recovery: client or cloud")
+	f.StringVar(&c.BiasParty, "bias-party", c.BiasParty, "who provides the output bias function recovery starts from: cloud (frequencies) or client (the π-permuted public bias; the cloud learns π)")
 	f.IntVar(&c.BiasPasses, "bias-passes", c.BiasPasses, "function recovery: passes of iterative scaling that fit the output bias exactly first (0 = skip)")
 	f.IntVar(&c.BiasRows, "bias-rows", c.BiasRows, "masked slots the iterative scaling uses (keeps rows × vocabulary float32 logits)")
 	f.Float64Var(&c.BiasSmoothing, "bias-smoothing", c.BiasSmoothing, "pseudo-count of the iterative scaling")
