@@ -5,8 +5,7 @@ import (
 	"time"
 
 	"github.com/cyphertalk/cyphertalk-go/datasets"
-	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
-	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
 	"github.com/cyphertalk/cyphertalk-go/operators"
@@ -19,7 +18,7 @@ import (
 // one's seconds per query and their ratio, private/plaintext: it is the same computation, so the ratio should
 // be 1 within noise. Run: go test -run '^$' -bench PrivateInference -benchtime 5x ./shaking/
 func BenchmarkPrivateInference(b *testing.B) {
-	dir, tok := tokenizerB(b)
+	dir, tok := testkit.Tokenizer(b)
 	set, err := datasets.Load(dir, "sst2", "dev")
 	if err != nil {
 		b.Fatal(err)
@@ -91,14 +90,4 @@ func BenchmarkPrivateInference(b *testing.B) {
 	b.ReportMetric(tPlain.Seconds()/n*1e3, "plain-ms/query")
 	b.ReportMetric(tPrivate.Seconds()/n*1e3, "private-ms/query")
 	b.ReportMetric(tPrivate.Seconds()/tPlain.Seconds(), "private/plain")
-}
-
-func tokenizerB(b *testing.B) (string, *wordpiece.Tokenizer) {
-	b.Helper()
-	dir := testdata.DirOrSkip(b)
-	tok, err := wordpiece.Load(datasets.VocabPath(dir))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return dir, tok
 }

@@ -45,39 +45,32 @@ func (e *Engine) begin(op string) (unlock func(), err error) {
 	return e.mu.Unlock, nil
 }
 
-// unary runs one public operation on a single value: lock and count it, check the value, run f, and wrap f's
-// error with the operation's name.
-func (e *Engine) unary(op string, xv cryptofriendly.Value, f func(x *Shared) (*Shared, error)) (cryptofriendly.Value, error) {
+// operate runs one public operation on values: lock and count it, check the values, run f on their shares, and
+// wrap f's error with the operation's name.
+func (e *Engine) operate(op string, f func(xs []*Shared) (*Shared, error), vals ...cryptofriendly.Value) (cryptofriendly.Value, error) {
 	unlock, err := e.begin(op)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	x, err := e.value(xv, op)
-	if err != nil {
-		return nil, err
+	xs := make([]*Shared, len(vals))
+	for i, v := range vals {
+		if xs[i], err = e.value(v, op); err != nil {
+			return nil, err
+		}
 	}
-	v, err := f(x)
+	v, err := f(xs)
 	return result(op, v, err)
 }
 
-// binary is unary for operations on two values.
+// unary is operate on one value.
+func (e *Engine) unary(op string, xv cryptofriendly.Value, f func(x *Shared) (*Shared, error)) (cryptofriendly.Value, error) {
+	return e.operate(op, func(xs []*Shared) (*Shared, error) { return f(xs[0]) }, xv)
+}
+
+// binary is operate on two values.
 func (e *Engine) binary(op string, xv, yv cryptofriendly.Value, f func(x, y *Shared) (*Shared, error)) (cryptofriendly.Value, error) {
-	unlock, err := e.begin(op)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	x, err := e.value(xv, op)
-	if err != nil {
-		return nil, err
-	}
-	y, err := e.value(yv, op)
-	if err != nil {
-		return nil, err
-	}
-	v, err := f(x, y)
-	return result(op, v, err)
+	return e.operate(op, func(xs []*Shared) (*Shared, error) { return f(xs[0], xs[1]) }, xv, yv)
 }
 
 // result converts an internal result to the interface's, wrapping the error with the operation's name.
