@@ -11,9 +11,8 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 
 	"github.com/cyphertalk/cyphertalk-go/datasets"
-	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
-	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/pretrain"
 	"github.com/cyphertalk/cyphertalk-go/operators"
@@ -94,11 +93,7 @@ func BenchmarkRealTable(b *testing.B) {
 	if len(paths) == 0 {
 		b.Skip("no pre-trained checkpoint under ../cache/pretrain")
 	}
-	dir := testdata.DirOrSkip(b)
-	tok, err := wordpiece.Load(datasets.VocabPath(dir))
-	if err != nil {
-		b.Fatal(err)
-	}
+	dir, tok := testkit.Tokenizer(b)
 	corpus, err := pretrain.BuildCorpus(dir, tok, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -3,9 +3,7 @@ package attacks
 import (
 	"testing"
 
-	"github.com/cyphertalk/cyphertalk-go/datasets"
-	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
-	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 )
 
 func TestStopWordsAreNLTKEnglish(t *testing.T) {
@@ -33,10 +31,7 @@ func TestIsContentToken(t *testing.T) {
 }
 
 func TestContentMaskOnBertVocabulary(t *testing.T) {
-	tok, err := wordpiece.Load(datasets.VocabPath(testdata.DirOrSkip(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tok := testkit.Tokenizer(t)
 	mask := ContentMask(tok)
 	if len(mask) != tok.VocabSize() {
 		t.Fatalf("mask has %d entries for %d tokens", len(mask), tok.VocabSize())

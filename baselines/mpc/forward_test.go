@@ -9,7 +9,7 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/baselines/cryptofriendly"
 	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
-	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
 )
@@ -51,11 +51,7 @@ func randomWeights(p models.Preset, vocab int, rng *rand.Rand) *cryptofriendly.W
 // tokenizer and dev set.
 func realWeights(tb testing.TB, p models.Preset, seed uint64) (*cryptofriendly.Weights, *wordpiece.Tokenizer, []datasets.Example) {
 	tb.Helper()
-	dir := testdata.DirOrSkip(tb)
-	tok, err := wordpiece.Load(datasets.VocabPath(dir))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	dir, tok := testkit.Tokenizer(tb)
 	dev, err := datasets.Load(dir, "sst2", "dev")
 	if err != nil {
 		tb.Fatal(err)

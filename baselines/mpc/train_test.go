@@ -10,7 +10,7 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/baselines/cryptofriendly"
 	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
-	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 )
 
 // plainHead is the float64 reference of Head: the same steps (row-centred logits, Exp's limit approximation, the
@@ -219,11 +219,7 @@ func hashedFeatures(tok *wordpiece.Tokenizer, examples []datasets.Example, width
 // TestHeadOnRealSST2: private training steps on real SST-2 examples from the private pool and private inference
 // on real dev examples agree with plaintext, and training lowers the loss on the examples trained on.
 func TestHeadOnRealSST2(t *testing.T) {
-	dir := testdata.DirOrSkip(t)
-	tok, err := wordpiece.Load(datasets.VocabPath(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, tok := testkit.Tokenizer(t)
 	train, err := datasets.Load(dir, "sst2", "train")
 	if err != nil {
 		t.Fatal(err)

@@ -7,10 +7,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/cyphertalk/cyphertalk-go/datasets"
-	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
-	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 )
 
 func TestValidateRejectsBadParams(t *testing.T) {
@@ -65,11 +63,7 @@ func TestStrides(t *testing.T) {
 // test-only parameters: dev metrics, the phases with their extrapolation flags, encrypted logits within tolerance
 // of the reference, the insecure parameters flagged.
 func TestRunOnNano(t *testing.T) {
-	dir := testdata.DirOrSkip(t)
-	tok, err := wordpiece.Load(datasets.VocabPath(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, tok := testkit.Tokenizer(t)
 	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 32, Seed: 1, Epochs: 1,
 		Params: map[string]any{"inference_examples": int64(2), "distill_epochs": int64(1), "parameters": "test-n12",

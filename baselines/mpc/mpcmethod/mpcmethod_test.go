@@ -7,10 +7,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/cyphertalk/cyphertalk-go/datasets"
-	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
-	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 )
 
 func TestValidateRejectsBadParams(t *testing.T) {
@@ -62,11 +60,7 @@ func TestStrata(t *testing.T) {
 // TestRunOnNano runs the whole method on the nano preset (from random weights, 64 training and 32 dev examples):
 // dev metrics, the phases with their extrapolation flags, private logits within tolerance of the reference.
 func TestRunOnNano(t *testing.T) {
-	dir := testdata.DirOrSkip(t)
-	tok, err := wordpiece.Load(datasets.VocabPath(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, tok := testkit.Tokenizer(t)
 	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 32, Seed: 1, Epochs: 1,
 		Params: map[string]any{"inference_examples": int64(2), "tuning_steps": int64(1), "distill_epochs": int64(1)}}
