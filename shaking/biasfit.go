@@ -53,13 +53,7 @@ func FitOutputBiasGIS(ctx stdctx.Context, m *models.Model, uploads []*Upload, kd
 	if err != nil {
 		return nil, err
 	}
-	target := make([]float64, V) // n_v
-	for _, r := range rows.slots {
-		target[r.target] += r.weight / (1 + kdWeight)
-		for k, id := range r.kdIDs {
-			target[id] += r.weight * kdWeight * float64(r.kdProbs[k]) / (1 + kdWeight)
-		}
-	}
+	target := rows.targetMass(kdWeight)
 	b := make([]float64, V)
 	for v, x := range bias {
 		b[v] = float64(x)
@@ -93,6 +87,20 @@ type slotLogits struct {
 	v      int
 	logits []float32
 	slots  []slot
+	weight float64 // Σ of the slots' weights
+}
+
+// targetMass is n_v: each slot's weight split between its hard target and, weighted by kdWeight, the public
+// model's top-k predictions, as the recovery loss weighs them.
+func (s *slotLogits) targetMass(kdWeight float64) []float64 {
+	target := make([]float64, s.v)
+	for _, r := range s.slots {
+		target[r.target] += r.weight / (1 + kdWeight)
+		for k, id := range r.kdIDs {
+			target[id] += r.weight * kdWeight * float64(r.kdProbs[k]) / (1 + kdWeight)
+		}
+	}
+	return target
 }
 
 type slot struct {
@@ -139,6 +147,7 @@ func maskedSlotLogits(ctx stdctx.Context, m *models.Model, uploads []*Upload, kd
 				s.kdIDs, s.kdProbs = u.KDIDs[r*u.K:(r+1)*u.K], u.KDProbs[r*u.K:(r+1)*u.K]
 			}
 			out.slots = append(out.slots, s)
+			out.weight += s.weight
 			h = append(h, states[r*d:(r+1)*d]...)
 		}
 	}
@@ -199,7 +208,7 @@ func (s *slotLogits) expectedCounts(b []float64, kdWeight float64) ([]float64, f
 	}
 	wg.Wait()
 	total := partial[0]
-	var loss, weight float64
+	var loss float64
 	for _, c := range partial[1:] {
 		for v := range total {
 			total[v] += c[v]
@@ -208,8 +217,5 @@ func (s *slotLogits) expectedCounts(b []float64, kdWeight float64) ([]float64, f
 	for w := range workers {
 		loss += losses[w]
 	}
-	for _, sl := range s.slots {
-		weight += sl.weight
-	}
-	return total, loss / weight
+	return total, loss / s.weight
 }

@@ -370,13 +370,15 @@ func runImplant(ctx stdctx.Context, env method.Env, s *Setup, client *Client, cf
 		var curve []float64
 		measuring = 0 // only the measurements inside the function-recovery block are taken off its time
 		if err := ledger.Time(method.PhaseFunction, cfg.FunctionParty, func() error {
-			start := UnigramBias(uploads, V)
+			var start []float32
 			if cfg.BiasParty == method.Client {
 				publicBias := public.MLMBias()
 				if publicBias == nil { // a model whose masked-LM head never ran: its bias is the zero initial value
 					publicBias = make([]float32, V)
 				}
 				start = client.PermuteVocabVector(publicBias)
+			} else {
+				start = UnigramBias(uploads, V)
 			}
 			if err := shaken.SetMLMBias(start); err != nil {
 				return err
