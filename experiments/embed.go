@@ -40,11 +40,18 @@ func Embedded(name string) ([]byte, error) {
 	return b, nil
 }
 
-// Load resolves a spec argument: "" is the default embedded spec; an existing file is read; otherwise a bare
-// name ("smoke", "quick.toml") names an embedded spec.
+// Load resolves a spec argument: "" is the default embedded spec; a bare name without ".toml" ("smoke") that an
+// embedded spec has is that spec, even when the working directory holds a file of that name (the repository root
+// holds the `cyphertalk` binary after `go build ./cmd/cyphertalk`; write ./NAME for a local file); otherwise an
+// existing file is read, and a bare name ("quick.toml") not found as a file names an embedded spec.
 func Load(arg string) (*Spec, error) {
 	if arg == "" {
 		arg = DefaultSpec
+	}
+	if !strings.ContainsRune(arg, '/') && !strings.HasSuffix(arg, ".toml") {
+		if data, err := Embedded(arg); err == nil {
+			return Parse(data, EmbeddedSource+arg+".toml")
+		}
 	}
 	st, err := os.Stat(arg)
 	switch {

@@ -307,6 +307,20 @@ func TestShippedSpecs(t *testing.T) {
 	if s, err := Load(path); err != nil || s.Experiment != "t" || s.Source != path {
 		t.Errorf("file spec: %v, %v", s, err)
 	}
+	// A bare embedded name is the embedded spec even beside a file of that name (the binary built at the
+	// repository root is called cyphertalk, like the spec); ./NAME and NAME.toml still read the file.
+	t.Chdir(dir)
+	if err := os.WriteFile("smoke.toml", []byte(base), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Load("smoke"); err != nil || s.Source != EmbeddedSource+"smoke.toml" {
+		t.Errorf("bare name beside a file: %v, %v", s, err)
+	}
+	for _, local := range []string{"./smoke", "smoke.toml"} {
+		if s, err := Load(local); err != nil || s.Experiment != "t" || s.Source != local {
+			t.Errorf("%s: %v, %v", local, s, err)
+		}
+	}
 }
 
 func TestParseShard(t *testing.T) {
