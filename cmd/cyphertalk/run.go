@@ -21,6 +21,7 @@ type runOpts struct {
 	dryRun   bool
 	parallel int
 	shard    string
+	only     []string
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -34,8 +35,11 @@ writes each run's results atomically under RESULTS/<experiment>/. Runs whose res
 interrupted sweep continues where it stopped; Ctrl-C loses no finished run. A failing run is reported at the end
 and the others go on (exit status 1 if any failed).
 
---shard i/n runs every n-th run starting at the i-th (0-based), so that n machines split a sweep; see
-"cyphertalk slurm" for a Slurm job array that does this.`,
+--only KEY=VALUE (repeatable) runs only the runs whose setting KEY (as --dry-run prints it: task, method, seed,
+max_train, ... or a method parameter) has that value ('|' separates alternatives), e.g. --only seed=1 runs one
+seed of every setting first; the run ids do not change, so the rest runs later with the same command without
+--only. --shard i/n runs every n-th of the selected runs starting at the i-th (0-based), so that n machines split
+a sweep; see "cyphertalk slurm" for a Slurm job array that does this.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSpec(cmd, g, o, args)
@@ -46,6 +50,7 @@ and the others go on (exit status 1 if any failed).
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the resolved runs, one per line, and their count; run nothing")
 	f.IntVar(&o.parallel, "parallel", 1, "runs executed at once (one run already uses every core: raise only on bigger machines)")
 	f.StringVar(&o.shard, "shard", "", "run only shard i of n (i/n, 0-based), e.g. 0/4")
+	f.StringArrayVar(&o.only, "only", nil, "run only runs with KEY=VALUE[|VALUE...] (repeatable; all must hold), e.g. seed=1")
 	return cmd
 }
 
@@ -76,7 +81,14 @@ func runSpec(cmd *cobra.Command, g *globals, o *runOpts, args []string) error {
 	if err != nil {
 		return err
 	}
-	runs := spec.Runs
+	filter, err := experiments.ParseFilter(o.only)
+	if err != nil {
+		return err
+	}
+	runs, err := filter.Apply(spec.Runs)
+	if err != nil {
+		return fmt.Errorf("spec %s: %w", spec.Source, err)
+	}
 	if o.shard != "" {
 		i, n, err := experiments.ParseShard(o.shard)
 		if err != nil {
@@ -86,7 +98,7 @@ func runSpec(cmd *cobra.Command, g *globals, o *runOpts, args []string) error {
 	}
 	resDir := resultsDir(cmd, o.results, spec)
 	if o.dryRun {
-		return printRuns(cmd, spec, runs, resDir, o.shard)
+		return printRuns(cmd, spec, runs, resDir, o.shard, filter)
 	}
 	if o.parallel < 1 {
 		return fmt.Errorf("--parallel %d: want at least 1", o.parallel)
@@ -113,7 +125,7 @@ func runSpec(cmd *cobra.Command, g *globals, o *runOpts, args []string) error {
 }
 
 // printRuns is --dry-run: one line per run (with "done" for runs whose results exist) and the count.
-func printRuns(cmd *cobra.Command, spec *experiments.Spec, runs []experiments.Run, resDir, shard string) error {
+func printRuns(cmd *cobra.Command, spec *experiments.Spec, runs []experiments.Run, resDir, shard string, filter experiments.Filter) error {
 	out := cmd.OutOrStdout()
 	done := 0
 	for _, r := range runs {
@@ -128,11 +140,17 @@ func printRuns(cmd *cobra.Command, spec *experiments.Spec, runs []experiments.Ru
 		}
 		fmt.Fprintf(out, "%s  %s\n", state, r)
 	}
-	where := ""
+	var where []string
+	if !filter.Empty() {
+		where = append(where, "selected by --only "+filter.String())
+	}
 	if shard != "" {
-		where = fmt.Sprintf(" in shard %s (of %d in the spec)", shard, len(spec.Runs))
+		where = append(where, "in shard "+shard)
+	}
+	if len(where) > 0 {
+		where[len(where)-1] += fmt.Sprintf(" (of %d in the spec)", len(spec.Runs))
 	}
 	fmt.Fprintf(out, "%d runs%s: %d done, %d to run (experiment %s, spec %s, results %s)\n",
-		len(runs), where, done, len(runs)-done, spec.Experiment, spec.Source, resDir)
+		len(runs), strings.Join(append([]string{""}, where...), " "), done, len(runs)-done, spec.Experiment, spec.Source, resDir)
 	return nil
 }

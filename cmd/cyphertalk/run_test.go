@@ -134,6 +134,22 @@ func TestRunDryRunAndShards(t *testing.T) {
 	if _, err := execCLI(t, "run", spec, "--dry-run", "--shard", "2/2"); err == nil {
 		t.Error("shard 2/2 accepted")
 	}
+	// --only selects by setting, keeps ids, and composes with --shard; a key no run has is refused.
+	out, err = execCLI(t, "run", spec, "--dry-run", "--results", res, "--only", "task=qqp", "--only", "sigma=0.5|1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := dryRunIDs(t, out); len(ids) != 2 || !slices.Contains(all, ids[0]) || !slices.Contains(all, ids[1]) ||
+		strings.Contains(out, "sst2") || !strings.Contains(out, "2 runs selected by --only task=qqp sigma=0.5|1 (of 4 in the spec)") {
+		t.Errorf("--only:\n%s", out)
+	}
+	out, err = execCLI(t, "run", spec, "--dry-run", "--results", res, "--only", "sigma=1", "--shard", "1/2")
+	if ids := dryRunIDs(t, out); err != nil || len(ids) != 1 || !strings.Contains(out, "selected by --only sigma=1 in shard 1/2 (of 4 in the spec)") {
+		t.Errorf("--only with --shard: %v\n%s", err, out)
+	}
+	if _, err := execCLI(t, "run", spec, "--dry-run", "--only", "sigam=1"); err == nil || !strings.Contains(err.Error(), `no run has the key "sigam"`) {
+		t.Errorf("--only with an unknown key: %v", err)
+	}
 	if _, err := execCLI(t, "run", "no-such-spec", "--dry-run"); err == nil || !strings.Contains(err.Error(), "crypto, cyphertalk, dp, paper, privacy, quick, smoke") {
 		t.Errorf("unknown spec: %v", err)
 	}
