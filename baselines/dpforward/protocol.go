@@ -125,7 +125,7 @@ func uploadBytes(rows, T, d int, labels bool) int64 {
 func (sp *split) tune(ctx stdctx.Context, trainable bool) error {
 	const phase = method.PhasePrivateTuning
 	p, info := sp.m.Preset, sp.s.Data.Info
-	B, T, d, k := p.BatchSize, p.MaxLen, p.Hidden, numOutputs(info)
+	B, T, d, k := p.BatchSize, p.MaxLen, p.Hidden, finetune.NumOutputs(info)
 	var train *finetune.Encoded
 	_ = sp.ledger.Time(phase, method.Client, func() error {
 		train = finetune.Encode(sp.env.Tok, sp.s.Data.Train, T)
@@ -142,7 +142,7 @@ func (sp *split) tune(ctx stdctx.Context, trainable bool) error {
 	cloudOptim := optim
 	cloudOptim.Scope = "adam_dpforward_cloud"
 	cloud, err := newTrainStep(sp.m, cloudOptim, true, func(c *context.Context, in []*Node) (*Node, []*Node) {
-		loss := taskLoss(upperLogits(sp.m, c, in[0], in[1], layer, k), in[2], in[3], k)
+		loss := finetune.TaskLoss(upperLogits(sp.m, c, in[0], in[1], layer, k), in[2], in[3], k)
 		if trainable {
 			return loss, []*Node{in[0]} // the gradient at the cut goes back to the client
 		}
@@ -276,7 +276,7 @@ func (sp *split) tune(ctx stdctx.Context, trainable bool) error {
 func (sp *split) infer(ctx stdctx.Context) error {
 	const phase = method.PhasePrivateInference
 	p, info := sp.m.Preset, sp.s.Data.Info
-	B, T, d, k := p.BatchSize, p.MaxLen, p.Hidden, numOutputs(info)
+	B, T, d, k := p.BatchSize, p.MaxLen, p.Hidden, finetune.NumOutputs(info)
 	var query *finetune.Encoded
 	var uploads []float32
 	if err := sp.ledger.Time(phase, method.Client, func() error {

@@ -12,7 +12,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 
-	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
 )
@@ -139,29 +138,10 @@ func gatherRows(x []float32, idx []int, B, T, d int) *tensors.Tensor {
 	return tensors.FromFlatDataAndDimensions(out, B, T, d)
 }
 
-// numOutputs is the task head's width: the number of classes, or 1 for regression.
-func numOutputs(info datasets.TaskInfo) int {
-	if info.NumLabels == 0 {
-		return 1
-	}
-	return info.NumLabels
-}
-
 // upperLogits is the cloud's half: layers above the cut, pooler and task head, on x [B,T,d] and mask [B,T].
 func upperLogits(m *models.Model, ctx *context.Context, x, mask *Node, layer, k int) *Node {
 	hidden := m.EncodeFrom(ctx, x, mask, layer)
 	return m.TaskHead(ctx, m.Pool(ctx, hidden), k)
-}
-
-// taskLoss is the weighted mean cross-entropy (classification) or squared error (regression), as finetune's.
-func taskLoss(logits, labels, weights *Node, k int) *Node {
-	var per *Node
-	if k == 1 {
-		per = Square(Sub(Squeeze(logits, 1), labels))
-	} else {
-		per = models.CrossEntropy(logits, labels)
-	}
-	return Div(ReduceAllSum(Mul(per, weights)), MaxScalar(ReduceAllSum(weights), 1))
 }
 
 // gradientUpdater is implemented by gomlx's Adam (the hook for gradients computed by hand).

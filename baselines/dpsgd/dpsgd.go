@@ -23,7 +23,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/cyphertalk/cyphertalk-go/baselines/accountant"
-	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/internal/progress"
 	"github.com/cyphertalk/cyphertalk-go/models"
@@ -109,13 +108,6 @@ func NewSchedule(cfg Config, n, B, epochs int) (Schedule, error) {
 	return s, nil
 }
 
-func numOutputs(info datasets.TaskInfo) int {
-	if info.NumLabels == 0 {
-		return 1
-	}
-	return info.NumLabels
-}
-
 // encodedBytes is what uploading e costs: int32 ids, one byte per segment id and per mask flag, and a 4-byte
 // label per example (as the plaintext method books it).
 func encodedBytes(e *finetune.Encoded) int64 {
@@ -127,7 +119,7 @@ func encodedBytes(e *finetune.Encoded) int64 {
 func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Setup, cfg Config) (*method.Result, error) {
 	m := s.Public
 	p, info := m.Preset, s.Data.Info
-	B, T, k := p.BatchSize, p.MaxLen, numOutputs(info)
+	B, T, k := p.BatchSize, p.MaxLen, finetune.NumOutputs(info)
 	ft := finetune.DefaultConfig()
 	if run.Epochs > 0 {
 		ft.Epochs = run.Epochs

@@ -113,8 +113,9 @@ func Logits(m *models.Model, ctx *context.Context, in []*Node, numLabels int) *N
 	return m.TaskHead(ctx, m.Pool(ctx, hidden), numLabels)
 }
 
-// taskLoss is the weighted mean cross-entropy (classification) or squared error (regression).
-func taskLoss(logits, labels, weights *Node, numLabels int) *Node {
+// TaskLoss is the weighted mean cross-entropy (classification) or squared error (regression, numLabels 1) of
+// logits [B,numLabels] against labels [B] with weights [B] (0 for a partial batch's padding rows).
+func TaskLoss(logits, labels, weights *Node, numLabels int) *Node {
 	var per *Node
 	if numLabels == 1 {
 		per = Square(Sub(Squeeze(logits, 1), labels))
@@ -124,11 +125,20 @@ func taskLoss(logits, labels, weights *Node, numLabels int) *Node {
 	return Div(ReduceAllSum(Mul(per, weights)), MaxScalar(ReduceAllSum(weights), 1))
 }
 
-func numOutputs(info datasets.TaskInfo) int {
+// NumOutputs is the width of a task's head: its number of labels, or 1 for a regression task.
+func NumOutputs(info datasets.TaskInfo) int {
 	if info.NumLabels == 0 {
 		return 1
 	}
 	return info.NumLabels
+}
+
+// NewTrainer compiles Train's step: the task loss of m's logits (head width k) on a batch from Encoded.Batch
+// (ids, segments, mask, labels, weights), its gradient on every trainable variable, and optim's update.
+func NewTrainer(m *models.Model, k int, optim models.Optim) (*models.Trainer, error) {
+	return m.NewTrainer(optim, func(c *context.Context, in []*Node) (*Node, []*Node) {
+		return TaskLoss(Logits(m, c, in, k), in[3], in[4], k), nil
+	})
 }
 
 // Train fine-tunes m on train; which variables train follows their Trainable flags (freeze the token table
@@ -141,14 +151,11 @@ func Train(ctx stdctx.Context, m *models.Model, info datasets.TaskInfo, train *E
 	if cfg.Epochs <= 0 {
 		return nil, fmt.Errorf("fine-tuning %s: epochs must be positive", info.Name)
 	}
-	k := numOutputs(info)
+	k := NumOutputs(info)
 	perEpoch := train.N / B
 	total := perEpoch * cfg.Epochs
-	trainer, err := m.NewTrainer(models.Optim{LearningRate: cfg.LearningRate, WarmupSteps: int(cfg.WarmupFrac * float64(total)),
-		TotalSteps: total, WeightDecay: cfg.WeightDecay, ClipNorm: 1, Scope: "adam_finetune"},
-		func(c *context.Context, in []*Node) (*Node, []*Node) {
-			return taskLoss(Logits(m, c, in, k), in[3], in[4], k), nil
-		})
+	trainer, err := NewTrainer(m, k, models.Optim{LearningRate: cfg.LearningRate, WarmupSteps: int(cfg.WarmupFrac * float64(total)),
+		TotalSteps: total, WeightDecay: cfg.WeightDecay, ClipNorm: 1, Scope: "adam_finetune"})
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +196,7 @@ func Train(ctx stdctx.Context, m *models.Model, info datasets.TaskInfo, train *E
 // Predict runs inference over all of e and returns one prediction per example: the argmax class, or the
 // regression score. It also returns the logits, row-major [N,k].
 func Predict(m *models.Model, info datasets.TaskInfo, e *Encoded) (preds []float64, logits []float32, err error) {
-	k := numOutputs(info)
+	k := NumOutputs(info)
 	B := m.Preset.BatchSize
 	pred, err := m.NewPredictor(func(c *context.Context, in []*Node) []*Node {
 		return []*Node{Logits(m, c, in, k)}
