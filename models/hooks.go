@@ -6,7 +6,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // gomlx's idiomatic dot-import
 	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/layers"
 )
 
 // EncodeFrom runs the upper part of the encoder of a model split after layer fromLayer: x [B,T,d] is the output
@@ -24,7 +23,7 @@ func (m *Model) EncodeFrom(ctx *context.Context, x, mask *Node, fromLayer int) *
 		x = m.layer(ctx.In("encoder").In(fmt.Sprintf("layer_%d", l)), x, keyMask)
 	}
 	if p.PreLN {
-		x = layers.LayerNormalization(ctx.In("encoder").In("final_norm"), x, -1).Epsilon(1e-12).Done()
+		x = layerNorm(ctx.In("encoder").In("final_norm"), x)
 	}
 	return x
 }

@@ -103,7 +103,7 @@ func (m *Model) TokenTableTrainable() bool { return m.tokenTableVar().Trainable 
 
 // SetTrainableScopes sets every variable whose scope starts with one of prefixes to trainable, and every other
 // model variable to frozen (the token table included, unless a prefix covers it). Used by recovery phases that
-// train only some layers.
+// train only some layers. The flags hold for steps compiled afterwards, LayerNorm parameters included (layerNorm).
 func (m *Model) SetTrainableScopes(prefixes ...string) {
 	for v := range m.Ctx.IterVariables() {
 		if !isModelVariable(v) {
@@ -140,7 +140,7 @@ func (m *Model) Encode(ctx *context.Context, in Inputs, upTo int) *Node {
 		}
 	}
 	if p.PreLN {
-		x = layers.LayerNormalization(ctx.In("encoder").In("final_norm"), x, -1).Epsilon(1e-12).Done()
+		x = layerNorm(ctx.In("encoder").In("final_norm"), x)
 	}
 	return x
 }
@@ -166,16 +166,36 @@ func (m *Model) EncodeFromEmbeddings(ctx *context.Context, x, mask *Node) *Node 
 		x = m.layer(ctx.In("encoder").In(fmt.Sprintf("layer_%d", l)), x, keyMask)
 	}
 	if m.Preset.PreLN {
-		x = layers.LayerNormalization(ctx.In("encoder").In("final_norm"), x, -1).Epsilon(1e-12).Done()
+		x = layerNorm(ctx.In("encoder").In("final_norm"), x)
 	}
 	return x
 }
 
 func (m *Model) embeddingOutput(ctx *context.Context, x *Node) *Node {
 	if !m.Preset.PreLN {
-		x = layers.LayerNormalization(ctx.In("embeddings").In("layer_norm"), x, -1).Epsilon(1e-12).Done()
+		x = layerNorm(ctx.In("embeddings").In("layer_norm"), x)
 	}
 	return m.dropout(ctx, x)
+}
+
+// layerNorm is gomlx's LayerNormalization over the last axis with BERT's ε = 1e-12, keeping the Trainable flags its
+// gain and offset had before the call: gomlx v0.26.0 marks both trainable on every graph build
+// (layers/layernorm.go), which would silently undo SetTrainableScopes for every LayerNorm that a frozen part of
+// the model runs through (measured: DP-SGD with only the head trained moved every encoder LayerNorm).
+func layerNorm(ctx *context.Context, x *Node) *Node {
+	inner := ctx.In("layer_normalization")
+	var existing []*context.Variable
+	var trainable []bool
+	for _, name := range []string{"gain", "offset"} {
+		if v := inner.GetVariable(name); v != nil {
+			existing, trainable = append(existing, v), append(trainable, v.Trainable)
+		}
+	}
+	out := layers.LayerNormalization(ctx, x, -1).Epsilon(1e-12).Done()
+	for i, v := range existing {
+		v.SetTrainable(trainable[i])
+	}
+	return out
 }
 
 func (m *Model) dropout(ctx *context.Context, x *Node) *Node {
@@ -189,7 +209,7 @@ func (m *Model) dropout(ctx *context.Context, x *Node) *Node {
 func (m *Model) layer(ctx *context.Context, x, keyMask *Node) *Node {
 	p := m.Preset
 	norm := func(name string, v *Node) *Node {
-		return layers.LayerNormalization(ctx.In(name), v, -1).Epsilon(1e-12).Done()
+		return layerNorm(ctx.In(name), v)
 	}
 	attIn := x
 	if p.PreLN {
@@ -229,7 +249,7 @@ func (m *Model) TaskHead(ctx *context.Context, pooled *Node, numLabels int) *Nod
 // MLMTransform is the masked-LM head's transform of hidden states [N,d] before the tied output projection.
 func (m *Model) MLMTransform(ctx *context.Context, h *Node) *Node {
 	h = activations.Gelu(layers.Dense(ctx.In("mlm").In("transform"), h, true, m.Preset.Hidden))
-	return layers.LayerNormalization(ctx.In("mlm").In("layer_norm"), h, -1).Epsilon(1e-12).Done()
+	return layerNorm(ctx.In("mlm").In("layer_norm"), h)
 }
 
 // MLMLogits projects transformed states [N,d] onto the vocabulary with the (tied) token table: [N,V].

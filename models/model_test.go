@@ -3,6 +3,8 @@ package models
 import (
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
@@ -119,6 +121,59 @@ func TestFreezeTokenTable(t *testing.T) {
 		if trainable && changed == 0 {
 			t.Error("trainable table did not change")
 		}
+	}
+}
+
+// TestFrozenScopesStayFrozen: after SetTrainableScopes("/pooler", "/task_head"), a training step compiled and run
+// afterwards moves the head and nothing else — not even the LayerNorm gains and offsets of the encoder it runs
+// through, which gomlx's LayerNormalization marks trainable again on every graph build.
+func TestFrozenScopesStayFrozen(t *testing.T) {
+	m := nano(t, 4)
+	warm, err := m.NewTrainer(Optim{LearningRate: 1e-2}, classifierLoss(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := warm.Step(randomBatch(m.Preset, 1)...); err != nil { // creates every variable
+		t.Fatal(err)
+	}
+	warm.Finalize()
+	m.SetTrainableScopes("/pooler", "/task_head")
+	before := map[string][]float32{}
+	for v := range m.Ctx.IterVariables() {
+		if isModelVariable(v) {
+			before[v.ScopeAndName()] = tensors.MustCopyFlatData[float32](v.MustValue())
+		}
+	}
+	tr, err := m.NewTrainer(Optim{LearningRate: 1e-2, Scope: "adam_head"}, classifierLoss(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Finalize()
+	for s := range 2 {
+		if _, _, err := tr.Step(randomBatch(m.Preset, uint64(10+s))...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	norms, head := 0, 0
+	for v := range m.Ctx.IterVariables() {
+		old, ok := before[v.ScopeAndName()]
+		if !ok {
+			continue
+		}
+		moved := !slices.Equal(old, tensors.MustCopyFlatData[float32](v.MustValue()))
+		trained := strings.HasPrefix(v.Scope(), "/pooler") || strings.HasPrefix(v.Scope(), "/task_head")
+		if strings.Contains(v.Scope(), "layer_normalization") {
+			norms++
+		}
+		if trained {
+			head++
+		}
+		if moved != trained {
+			t.Errorf("%s: moved = %v, want %v", v.ScopeAndName(), moved, trained)
+		}
+	}
+	if norms == 0 || head == 0 {
+		t.Fatalf("%d LayerNorm and %d head variables: the test does not exercise both", norms, head)
 	}
 }
 

@@ -41,10 +41,21 @@ type Config struct {
 	Clip float64 `param:"clip"`
 	// Sampling is "poisson" or "shuffle".
 	Sampling string `param:"sampling"`
+	// Train names what DP-SGD trains: "encoder" (every weight but the frozen token table: position and segment
+	// embeddings, the transformer layers, the pooler and the task head) or "head" (the pooler and the task head
+	// only). The noise's norm grows with the square root of the number of parameters it is added to while the
+	// clipped signal does not, so fewer trained parameters mean a larger signal-to-noise ratio per step.
+	Train string `param:"train"`
 }
 
-// DefaultConfig is ε = 8, δ = 1/n, C = 1, Poisson sampling.
-func DefaultConfig() Config { return Config{Epsilon: 8, Clip: 1, Sampling: "poisson"} }
+// Train settings of Config.Train, and the model scopes each trains.
+var trainScopes = map[string][]string{
+	"encoder": {"/embeddings", "/encoder", "/pooler", "/task_head"},
+	"head":    {"/pooler", "/task_head"},
+}
+
+// DefaultConfig is ε = 8, δ = 1/n, C = 1, Poisson sampling, the encoder trained.
+func DefaultConfig() Config { return Config{Epsilon: 8, Clip: 1, Sampling: "poisson", Train: "encoder"} }
 
 // DecodeConfig reads the method's parameters over DefaultConfig and checks them.
 func DecodeConfig(params map[string]any) (Config, error) {
@@ -61,6 +72,8 @@ func DecodeConfig(params map[string]any) (Config, error) {
 		return cfg, fmt.Errorf("dp-sgd: clip = %v, want a positive number", cfg.Clip)
 	case cfg.Sampling != "poisson" && cfg.Sampling != "shuffle":
 		return cfg, fmt.Errorf("dp-sgd: sampling = %q, want poisson or shuffle", cfg.Sampling)
+	case trainScopes[cfg.Train] == nil:
+		return cfg, fmt.Errorf("dp-sgd: train = %q, want encoder or head", cfg.Train)
 	}
 	return cfg, nil
 }
@@ -135,6 +148,7 @@ func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Set
 	res.Tags["mechanism"] = "dp-sgd"
 	res.Tags["privacy"] = "central"
 	res.Tags["table"] = "frozen"
+	res.Tags["trained"] = cfg.Train
 	res.Tags["sampling"] = cfg.Sampling
 	res.Tags["accounting"] = "rdp, poisson-subsampled gaussian"
 	if cfg.Sampling == "shuffle" {
@@ -155,7 +169,7 @@ func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Set
 		return nil
 	})
 	ledger.Send(tuning, method.Client, encodedBytes(train))
-	m.SetTrainableScopes("/embeddings", "/encoder", "/pooler", "/task_head")
+	m.SetTrainableScopes(trainScopes[cfg.Train]...)
 	m.SetTokenTableTrainable(false)
 	optim := models.Optim{LearningRate: ft.LearningRate, WarmupSteps: int(ft.WarmupFrac * float64(sched.Steps)),
 		TotalSteps: sched.Steps, WeightDecay: ft.WeightDecay, Scope: "adam_dpsgd"}

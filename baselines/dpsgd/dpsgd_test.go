@@ -276,3 +276,46 @@ func TestNoiseScale(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainHeadOnly: train = "head" moves the pooler and the task head and leaves every encoder weight (and the
+// token table) as it was; a setting other than encoder or head is refused, naming the valid ones.
+func TestTrainHeadOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a nano model")
+	}
+	for _, bad := range []any{"all", ""} {
+		if _, err := DecodeConfig(map[string]any{"train": bad}); err == nil || !strings.Contains(err.Error(), "want encoder or head") {
+			t.Errorf("train = %q: %v", bad, err)
+		}
+	}
+	dir, tok := testkit.Tokenizer(t)
+	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	data, err := finetune.LoadTaskData(dir, "sst2", 64, 16, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 16, Seed: 1, Epochs: 1,
+		Params: map[string]any{"epsilon": 8.0, "train": "head"}}
+	cfg, err := DecodeConfig(run.Params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testkit.NanoModel(t, tok.VocabSize(), 1)
+	if _, _, err := finetune.Predict(m, data.Info, finetune.Encode(tok, data.Dev[:1], m.Preset.MaxLen)); err != nil {
+		t.Fatal(err) // creates the variables, so that their initial values can be compared
+	}
+	encoder, embeddings, head := weights(m, "/encoder"), weights(m, "/embeddings"), weights(m, "/task_head")
+	res, err := Protocol(stdctx.Background(), env, run, &shaking.Setup{Data: data, Public: m}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(encoder) == 0 || !sameWeights(encoder, weights(m, "/encoder")) || !sameWeights(embeddings, weights(m, "/embeddings")) {
+		t.Error("train = head moved the encoder or the embeddings")
+	}
+	if len(head) == 0 || sameWeights(head, weights(m, "/task_head")) {
+		t.Error("train = head did not train the task head")
+	}
+	if res.Tags["trained"] != "head" {
+		t.Errorf("tags %v", res.Tags)
+	}
+}
