@@ -319,3 +319,62 @@ func TestTrainHeadOnly(t *testing.T) {
 		t.Errorf("tags %v", res.Tags)
 	}
 }
+
+// TestEngineWithoutNoiseOrClippingIsAdam: with a clip too large to act and no noise, ten DP-SGD updates on a real
+// batch follow finetune's plain training step loss for loss (same weights, same AdamW, same schedule): the
+// per-example replicas, the accumulators and the pairing of gradients with variables in the update are exact, so
+// what DP-SGD changes in a run is its clipping and its noise alone. (Adam is nearly blind to a gradient's scale,
+// so the division by the expected batch is TestNoiseScale's to check.)
+func TestEngineWithoutNoiseOrClippingIsAdam(t *testing.T) {
+	dir, tok := testkit.Tokenizer(t)
+	set, err := datasets.Load(dir, "sst2", "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp, plain := testkit.NanoModel(t, tok.VocabSize(), 3), testkit.NanoModel(t, tok.VocabSize(), 3)
+	B := dp.Preset.BatchSize
+	enc := finetune.Encode(tok, set.Examples[:B], dp.Preset.MaxLen)
+	idx := make([]int, B)
+	for i := range idx {
+		idx[i] = i
+	}
+	batch := enc.Batch(idx, B, false)
+	optim := models.Optim{LearningRate: 1e-3, WarmupSteps: 3, TotalSteps: 20, WeightDecay: 0.01}
+	optim.Scope = "adam_dpsgd"
+	engine, err := NewEngine(dp, 2, 1e9, 0, optim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Finalize()
+	optim.Scope = "adam_finetune"
+	trainer, err := finetune.NewTrainer(plain, 2, optim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trainer.Finalize()
+	var first, last float32
+	for s := range 10 {
+		lossSum, count, err := engine.Accumulate(batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := engine.Apply(float64(B)); err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := trainer.Step(batch...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := lossSum / count
+		if math.Abs(float64(got-want)) > 1e-4 {
+			t.Fatalf("step %d: DP-SGD loss %.6f, plain step %.6f", s, got, want)
+		}
+		if s == 0 {
+			first = got
+		}
+		last = got
+	}
+	if !(last < first) {
+		t.Errorf("loss %.4f → %.4f: the comparison did not train", first, last)
+	}
+}
