@@ -46,6 +46,10 @@ type Config struct {
 	// only). The noise's norm grows with the square root of the number of parameters it is added to while the
 	// clipped signal does not, so fewer trained parameters mean a larger signal-to-noise ratio per step.
 	Train string `param:"train"`
+	// NoiseMultiplier, when set (≥ 0), is σ itself instead of the one calibrated to Epsilon (the two cannot both
+	// be given); the run's ε is then what the accountant gives for it, +Inf for σ = 0 — no privacy, a diagnostic
+	// that separates what clipping does from what the noise does. Unset (< 0): calibrated.
+	NoiseMultiplier float64 `param:"noise_multiplier"`
 }
 
 // Train settings of Config.Train, and the model scopes each trains.
@@ -55,7 +59,9 @@ var trainScopes = map[string][]string{
 }
 
 // DefaultConfig is ε = 8, δ = 1/n, C = 1, Poisson sampling, the encoder trained.
-func DefaultConfig() Config { return Config{Epsilon: 8, Clip: 1, Sampling: "poisson", Train: "encoder"} }
+func DefaultConfig() Config {
+	return Config{Epsilon: 8, Clip: 1, Sampling: "poisson", Train: "encoder", NoiseMultiplier: -1}
+}
 
 // DecodeConfig reads the method's parameters over DefaultConfig and checks them.
 func DecodeConfig(params map[string]any) (Config, error) {
@@ -74,6 +80,10 @@ func DecodeConfig(params map[string]any) (Config, error) {
 		return cfg, fmt.Errorf("dp-sgd: sampling = %q, want poisson or shuffle", cfg.Sampling)
 	case trainScopes[cfg.Train] == nil:
 		return cfg, fmt.Errorf("dp-sgd: train = %q, want encoder or head", cfg.Train)
+	case params["noise_multiplier"] != nil && params["epsilon"] != nil:
+		return cfg, fmt.Errorf("dp-sgd: epsilon and noise_multiplier both given: σ is either calibrated to ε or given")
+	case params["noise_multiplier"] != nil && (!(cfg.NoiseMultiplier >= 0) || math.IsInf(cfg.NoiseMultiplier, 1)):
+		return cfg, fmt.Errorf("dp-sgd: noise_multiplier = %v, want σ ≥ 0", cfg.NoiseMultiplier)
 	}
 	return cfg, nil
 }
@@ -112,6 +122,10 @@ func NewSchedule(cfg Config, n, B, epochs int) (Schedule, error) {
 		}
 	} else {
 		s.Steps = epochs * (n / B)
+	}
+	if cfg.NoiseMultiplier >= 0 {
+		s.NoiseMultiplier = cfg.NoiseMultiplier
+		return s, nil
 	}
 	sigma, err := accountant.CalibrateSigma(cfg.Epsilon, s.Delta, s.Q, s.Steps)
 	if err != nil {
@@ -155,7 +169,9 @@ func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Set
 		res.Tags["accounting"] += " (assumed: batches were shuffled, not poisson-sampled)"
 	}
 	res.Extra["noise_multiplier"] = sched.NoiseMultiplier
-	res.Extra["epsilon_target"] = cfg.Epsilon
+	if cfg.NoiseMultiplier < 0 {
+		res.Extra["epsilon_target"] = cfg.Epsilon
+	}
 	res.Extra["sampling_rate"] = sched.Q
 	res.Extra["clip"] = cfg.Clip
 	res.Extra["dp_steps"] = float64(sched.Steps)
@@ -178,12 +194,17 @@ func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Set
 	}); err != nil {
 		return nil, err
 	}
-	g, err := accountant.Epsilon(sched.Q, sched.NoiseMultiplier, sched.Steps, sched.Delta)
-	if err != nil {
-		return nil, fmt.Errorf("dp-sgd: accounting the run: %w", err)
+	if sched.NoiseMultiplier == 0 {
+		res.Epsilon, res.Delta = math.Inf(1), sched.Delta
+		res.Tags["privacy"] = "none (noise_multiplier = 0: clipping only)"
+	} else {
+		g, err := accountant.Epsilon(sched.Q, sched.NoiseMultiplier, sched.Steps, sched.Delta)
+		if err != nil {
+			return nil, fmt.Errorf("dp-sgd: accounting the run: %w", err)
+		}
+		res.Epsilon, res.Delta = g.Epsilon, g.Delta
+		res.Extra["rdp_order"] = g.Order
 	}
-	res.Epsilon, res.Delta = g.Epsilon, g.Delta
-	res.Extra["rdp_order"] = g.Order
 	ledger.Units(tuning, ft.Epochs, "epochs")
 	ledger.Note(tuning, "central DP: the cloud sees the token ids and labels; ε covers the fine-tuned model")
 	res.TrainExamples = train.N

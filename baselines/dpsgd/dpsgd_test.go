@@ -378,3 +378,50 @@ func TestEngineWithoutNoiseOrClippingIsAdam(t *testing.T) {
 		t.Errorf("loss %.4f → %.4f: the comparison did not train", first, last)
 	}
 }
+
+// TestGivenNoiseMultiplier: noise_multiplier replaces the calibration (and cannot be given with epsilon); σ = 0 is
+// recorded as no privacy, ε = +Inf, never as a finite guarantee.
+func TestGivenNoiseMultiplier(t *testing.T) {
+	for _, c := range []struct {
+		params map[string]any
+		want   string
+	}{
+		{map[string]any{"epsilon": 8.0, "noise_multiplier": 1.0}, "both given"},
+		{map[string]any{"noise_multiplier": -1.0}, "want σ ≥ 0"},
+	} {
+		if _, err := DecodeConfig(c.params); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v", c.params, err)
+		}
+	}
+	cfg, err := DecodeConfig(map[string]any{"noise_multiplier": 0.75})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := NewSchedule(cfg, 2000, 32, 3); err != nil || s.NoiseMultiplier != 0.75 {
+		t.Errorf("given σ: %+v, %v", s, err)
+	}
+	if testing.Short() {
+		return
+	}
+	dir, tok := testkit.Tokenizer(t)
+	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	data, err := finetune.LoadTaskData(dir, "sst2", 64, 16, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 16, Seed: 1, Epochs: 1,
+		Params: map[string]any{"noise_multiplier": 0.0}}
+	if cfg, err = DecodeConfig(run.Params); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Protocol(stdctx.Background(), env, run, &shaking.Setup{Data: data, Public: testkit.NanoModel(t, tok.VocabSize(), 1)}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !math.IsInf(res.Epsilon, 1) || !strings.HasPrefix(res.Tags["privacy"], "none") || res.Extra["noise_multiplier"] != 0 {
+		t.Errorf("σ = 0: ε %v, tags %v, extra %v", res.Epsilon, res.Tags, res.Extra)
+	}
+	if _, ok := res.Extra["epsilon_target"]; ok {
+		t.Errorf("σ = 0 recorded a target ε: %v", res.Extra)
+	}
+}
