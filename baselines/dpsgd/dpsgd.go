@@ -162,7 +162,10 @@ func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Set
 	res.Tags["mechanism"] = "dp-sgd"
 	res.Tags["privacy"] = "central"
 	res.Tags["table"] = "frozen"
-	res.Tags["trained"] = cfg.Train
+	if cfg.Train != DefaultConfig().Train {
+		// Only when not the default: runs made before the setting existed group with today's in reports.
+		res.Tags["trained"] = cfg.Train
+	}
 	res.Tags["sampling"] = cfg.Sampling
 	res.Tags["accounting"] = "rdp, poisson-subsampled gaussian"
 	if cfg.Sampling == "shuffle" {
