@@ -288,14 +288,8 @@ func TestTrainHeadOnly(t *testing.T) {
 			t.Errorf("train = %q: %v", bad, err)
 		}
 	}
-	dir, tok := testkit.Tokenizer(t)
-	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	data, err := finetune.LoadTaskData(dir, "sst2", 64, 16, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 16, Seed: 1, Epochs: 1,
-		Params: map[string]any{"epsilon": 8.0, "train": "head"}}
+	env, data, run := nanoSST2Run(t, map[string]any{"epsilon": 8.0, "train": "head"})
+	tok := env.Tok
 	cfg, err := DecodeConfig(run.Params)
 	if err != nil {
 		t.Fatal(err)
@@ -403,14 +397,8 @@ func TestGivenNoiseMultiplier(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	dir, tok := testkit.Tokenizer(t)
-	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	data, err := finetune.LoadTaskData(dir, "sst2", 64, 16, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 16, Seed: 1, Epochs: 1,
-		Params: map[string]any{"noise_multiplier": 0.0}}
+	env, data, run := nanoSST2Run(t, map[string]any{"noise_multiplier": 0.0})
+	tok := env.Tok
 	if cfg, err = DecodeConfig(run.Params); err != nil {
 		t.Fatal(err)
 	}
@@ -424,4 +412,18 @@ func TestGivenNoiseMultiplier(t *testing.T) {
 	if _, ok := res.Extra["epsilon_target"]; ok {
 		t.Errorf("σ = 0 recorded a target ε: %v", res.Extra)
 	}
+}
+
+// nanoSST2Run is the small end-to-end set-up of the protocol tests: the environment, 64 SST-2 training and 16 dev
+// examples, and a one-epoch nano run from random weights with the given parameters.
+func nanoSST2Run(t *testing.T, params map[string]any) (method.Env, *finetune.TaskData, method.Run) {
+	t.Helper()
+	dir, tok := testkit.Tokenizer(t)
+	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	data, err := finetune.LoadTaskData(dir, "sst2", 64, 16, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, data, method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 16, Seed: 1,
+		Epochs: 1, Params: params}
 }
