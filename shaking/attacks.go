@@ -42,13 +42,17 @@ func ClientUploads(env method.Env, s *Setup, T int) []int32 {
 	return ids
 }
 
-// Attack runs every table attack (attacks.Evaluate) against what the cloud saw of this client: the shaken
-// table E_s and the π-encoded uploads, with the public table and public token counts as its knowledge.
-func Attack(ctx stdctx.Context, env method.Env, s *Setup, client *Client, counts []int64) ([]method.AttackResult, error) {
+// Attack runs every table attack (attacks.Evaluate) against what the cloud saw of this client: the table E_s it
+// received (received; nil means the shaken table, as the client's key makes it) and the π-encoded uploads, with
+// the public table and public token counts as its knowledge.
+func Attack(ctx stdctx.Context, env method.Env, s *Setup, client *Client, counts []int64, received []float32) ([]method.AttackResult, error) {
 	public := s.Public
-	shaken, err := client.ShakeTable()
-	if err != nil {
-		return nil, err
+	shaken := received
+	if shaken == nil {
+		var err error
+		if shaken, err = client.ShakeTable(); err != nil {
+			return nil, err
+		}
 	}
 	truth := ClientUploads(env, s, public.Preset.MaxLen)
 	uploads := make([]int32, len(truth))

@@ -110,6 +110,14 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// clientMovesTable reports whether the client's own recovery moves E_s before the cloud receives it (E_s moving
+// in recovery, with awareness or function recovery on the client): then the table the cloud holds, and the
+// attacks score, is not the shaken one.
+func (c Config) clientMovesTable() bool {
+	return c.RecoveryTable && ((c.AwarenessSteps > 0 && c.AwarenessParty == method.Client) ||
+		(c.FunctionSteps > 0 && c.FunctionParty == method.Client))
+}
+
 // RecoveryName describes which recovery phases run ("none", "awareness", "function", "awareness+function").
 func (c Config) RecoveryName() string {
 	var parts []string

@@ -152,7 +152,7 @@ func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *Setup, cfg 
 		if err != nil {
 			return nil, err
 		}
-		if res.Attacks, err = Attack(ctx, env, s, client, counts); err != nil {
+		if res.Attacks, err = Attack(ctx, env, s, client, counts, imp.Received); err != nil {
 			return nil, err
 		}
 	}

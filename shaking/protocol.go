@@ -3,11 +3,13 @@ package shaking
 import (
 	stdctx "context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -166,7 +168,13 @@ type implanted struct {
 	PiExposed bool                `json:"pi_exposed"`
 	ModelPath string              `json:"-"`
 	FromCache bool                `json:"-"`
+	// Received is E_s as the cloud received it from the client, when the client's recovery moved it
+	// (Config.clientMovesTable); nil when the cloud received the shaken table. Cached as receivedTableFile.
+	Received []float32 `json:"-"`
 }
+
+// receivedTableFile holds implanted.Received in an implantation's cache directory: little-endian float32, V×d.
+const receivedTableFile = "received-table.f32"
 
 // implantKey runs shaking and recovery and returns the cloud's model. The result is cached under
 // cacheDir/implanted/<hash of base model, key fingerprint and recovery recipe>, so runs that share a key (e.g.
@@ -187,11 +195,17 @@ func implantKey(ctx stdctx.Context, env method.Env, s *Setup, client *Client, cf
 			var imp implanted
 			if json.Unmarshal(b, &imp) == nil {
 				m, _, err := models.Load(filepath.Join(dir, "model.bin"), seed)
+				if err == nil && cfg.Attacks && cfg.clientMovesTable() {
+					// The attacks score the received table: an entry without it (written before it was kept) is
+					// implanted again.
+					imp.Received, err = readTable(filepath.Join(dir, receivedTableFile), m.VocabSize*m.Preset.Hidden)
+				}
 				if err == nil {
 					imp.FromCache = true
 					env.Log.Info("implanted model found in cache", "dir", dir)
 					return m, &imp, nil
 				}
+				env.Log.Info("implanting again: the cached implantation is incomplete", "dir", dir, "err", err)
 			}
 		}
 	}
@@ -206,12 +220,41 @@ func implantKey(ctx stdctx.Context, env method.Env, s *Setup, client *Client, cf
 		if err := m.Save(filepath.Join(dir, "model.bin"), map[string]string{"key_fingerprint": client.KeyFingerprint()}); err != nil {
 			return nil, nil, err
 		}
+		if imp.Received != nil {
+			if err := atomicfile.Write(filepath.Join(dir, receivedTableFile), tableBytes(imp.Received), 0o644); err != nil {
+				return nil, nil, err
+			}
+		}
 		b, _ := json.MarshalIndent(imp, "", "  ")
 		if err := atomicfile.Write(filepath.Join(dir, "implant.json"), b, 0o644); err != nil {
 			return nil, nil, err
 		}
 	}
 	return m, imp, nil
+}
+
+// tableBytes and readTable store a float32 table as little-endian bytes.
+func tableBytes(t []float32) []byte {
+	b := make([]byte, 4*len(t))
+	for i, v := range t {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	return b
+}
+
+func readTable(path string, n int) ([]float32, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) != 4*n {
+		return nil, fmt.Errorf("%s: %d bytes, want %d float32 values", path, len(b), n)
+	}
+	t := make([]float32, n)
+	for i := range t {
+		t[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return t, nil
 }
 
 func runImplant(ctx stdctx.Context, env method.Env, s *Setup, client *Client, cfg Config, seed uint64) (*models.Model, *implanted, error) {
@@ -311,6 +354,9 @@ func runImplant(ctx stdctx.Context, env method.Env, s *Setup, client *Client, cf
 			}
 		}
 		ledger.Units(method.PhaseAwareness, cfg.AwarenessSteps, "steps")
+		if cfg.AwarenessParty == method.Client && cfg.RecoveryTable {
+			imp.Received = shaken.TokenTable() // the client sends E_s as awareness recovery moved it
+		}
 		if cfg.AwarenessParty == method.Client {
 			layers, err := shaken.Weights(AwarenessScopes(cfg.AwarenessLayer, false)...)
 			if err != nil {
@@ -435,6 +481,9 @@ func runImplant(ctx stdctx.Context, env method.Env, s *Setup, client *Client, cf
 		}
 		ledger.Units(method.PhaseFunction, cfg.FunctionSteps, "steps")
 		if cfg.FunctionParty == method.Client {
+			if cfg.RecoveryTable {
+				imp.Received = shaken.TokenTable()
+			}
 			// The client sends the whole recovered model instead of the recovery text.
 			all, err := shaken.Weights()
 			if err != nil {

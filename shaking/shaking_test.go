@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -299,4 +300,61 @@ func DefaultConfigWith(params map[string]any) Config {
 		panic(err)
 	}
 	return cfg
+}
+
+// TestAttacksScoreTheTableTheCloudReceived: when the client's awareness recovery moves E_s, the cloud receives
+// the moved table, so that — not the shaken one — is what the attacks must score; it survives the implantation
+// cache. Without recovery_table the cloud receives the shaken table (Received nil: Attack shakes it again).
+func TestAttacksScoreTheTableTheCloudReceived(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a nano model")
+	}
+	dir, tok := testkit.Tokenizer(t)
+	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.DiscardHandler)}
+	base := testkit.NanoModel(t, tok.VocabSize(), 3)
+	basePath := filepath.Join(t.TempDir(), "base.bin")
+	if err := base.Save(basePath, nil); err != nil {
+		t.Fatal(err)
+	}
+	data, err := finetune.LoadTaskData(dir, "sst2", 16, 16, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Setup{Data: data, Public: base, BasePath: basePath, Pretrain: pretrainConfig("nano")}
+	params := map[string]any{"ops": "gaussian:sigma=1", "awareness_steps": int64(3), "function_steps": int64(0),
+		"mlm_eval_batches": int64(0), "key_seed": int64(5), "attacks": true, "recovery_table": true}
+	cfg := DefaultConfigWith(params)
+	key, err := keyFor(cfg, method.Run{Seed: 1}, tok.VocabSize(), 32, tok.SpecialIDs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := NewClient(key, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shaken, err := client.ShakeTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud, imp, err := implantKey(stdctx.Background(), env, s, client, cfg, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imp.Received == nil || slices.Equal(imp.Received, shaken) {
+		t.Fatal("awareness recovery with recovery_table on the client: the received table is missing or still the shaken one")
+	}
+	if !slices.Equal(imp.Received, cloud.TokenTable()) {
+		t.Error("without function recovery the cloud's table must be the one it received")
+	}
+	_, cached, err := implantKey(stdctx.Background(), env, s, client, cfg, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cached.FromCache || !slices.Equal(cached.Received, imp.Received) {
+		t.Errorf("cached implantation: from cache %v, received table restored %v", cached.FromCache, slices.Equal(cached.Received, imp.Received))
+	}
+	params["recovery_table"] = false
+	if _, frozen, err := implantKey(stdctx.Background(), env, s, client, DefaultConfigWith(params), 5); err != nil || frozen.Received != nil {
+		t.Errorf("E_s frozen in recovery: received table %v (want nil: the shaken one), err %v", frozen.Received != nil, err)
+	}
 }

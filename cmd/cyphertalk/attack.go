@@ -58,7 +58,7 @@ training: this measures what E_s and the uploads give away. --ops "" is π alone
 				if err != nil {
 					return err
 				}
-				rs, err := shaking.Attack(cmd.Context(), env, s, client, counts)
+				rs, err := shaking.Attack(cmd.Context(), env, s, client, counts, nil)
 				if err != nil {
 					return err
 				}
