@@ -220,7 +220,7 @@ func implantKey(ctx stdctx.Context, env method.Env, s *Setup, client *Client, cf
 		if err := m.Save(filepath.Join(dir, "model.bin"), map[string]string{"key_fingerprint": client.KeyFingerprint()}); err != nil {
 			return nil, nil, err
 		}
-		if imp.Received != nil {
+		if imp.Received != nil && cfg.Attacks { // only the attacks read it (and Attacks is part of the recipe hash)
 			if err := atomicfile.Write(filepath.Join(dir, receivedTableFile), tableBytes(imp.Received), 0o644); err != nil {
 				return nil, nil, err
 			}
