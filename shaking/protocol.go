@@ -177,12 +177,13 @@ type implanted struct {
 const receivedTableFile = "received-table.f32"
 
 // implantKey runs shaking and recovery and returns the cloud's model. The result is cached under
-// cacheDir/implanted/<hash of base model, key fingerprint and recovery recipe>, so runs that share a key (e.g.
-// several fine-tuning seeds) implant it once; their cost records say so.
+// cacheDir/implanted/<hash of base model, key fingerprint, recovery recipe and seed>, so runs that share a key
+// (e.g. several fine-tuning seeds) implant it once; their cost records say so.
 func implantKey(ctx stdctx.Context, env method.Env, s *Setup, client *Client, cfg Config, seed uint64) (*models.Model, *implanted, error) {
 	implantCfg := cfg
 	implantCfg.TuneTable = false // private tuning does not change the implanted model
-	implantCfg.KeyFile = ""      // the key is identified by its fingerprint
+	implantCfg.KeyFile = ""      // the key is identified by its fingerprint,
+	implantCfg.KeySeed = 0       // and the implantation's randomness by seed (key_seed = 1 and seed 1 share an entry)
 	recipe, _ := json.Marshal(struct {
 		Format, Base, Key string
 		Cfg               Config

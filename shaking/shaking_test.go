@@ -353,6 +353,10 @@ func TestAttacksScoreTheTableTheCloudReceived(t *testing.T) {
 	if !cached.FromCache || !slices.Equal(cached.Received, imp.Received) {
 		t.Errorf("cached implantation: from cache %v, received table restored %v", cached.FromCache, slices.Equal(cached.Received, imp.Received))
 	}
+	params["key_seed"] = int64(0) // the same key from the run's seed 5: the same implantation
+	if _, same, err := implantKey(stdctx.Background(), env, s, client, DefaultConfigWith(params), 5); err != nil || !same.FromCache {
+		t.Errorf("key_seed 0 with run seed 5 against key_seed 5: from cache %v (want true), err %v", err == nil && same.FromCache, err)
+	}
 	params["recovery_table"] = false
 	if _, frozen, err := implantKey(stdctx.Background(), env, s, client, DefaultConfigWith(params), 5); err != nil || frozen.Received != nil {
 		t.Errorf("E_s frozen in recovery: received table %v (want nil: the shaken one), err %v", frozen.Received != nil, err)
