@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,16 +17,15 @@ import (
 	"time"
 )
 
-const refDataDir = "/work/shared/data"
+// refDataDir is the reference data directory (testdata.DirOrSkip), set by needRefData.
+var refDataDir string
 
 // small reference files, to keep the tests fast.
 var smallOnly = []string{"hf-glue/rte/validation", "hf-glue/wnli/", "vocab/"}
 
 func needRefData(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(refDataDir, "SHA256SUMS")); err != nil {
-		t.Skipf("reference data directory %s absent: %v", refDataDir, err)
-	}
+	refDataDir = filepath.Dir(testdata.FileOrSkip(t, "SHA256SUMS"))
 }
 
 func testLogger(t *testing.T) *slog.Logger {

@@ -19,21 +19,6 @@ const vocabRel = "vocab/bert-base-uncased/vocab.txt"
 // bert-base-uncased vocab.txt, as listed in the shared data's SHA256SUMS.
 const bertUncasedSHA256 = "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"
 
-// dataPath finds rel under the shared data directory: $DATA_DIR, else the
-// first shared/data found walking up from the package directory (the repo
-// is a sibling of shared/). It returns "" when the file is absent.
-func dataPath(rel string) string {
-	d, ok := testdata.Dir()
-	if !ok {
-		return ""
-	}
-	p := filepath.Join(d, rel)
-	if _, err := os.Stat(p); err != nil {
-		return ""
-	}
-	return p
-}
-
 var (
 	bertOnce sync.Once
 	bertTok  *Tokenizer
@@ -41,13 +26,10 @@ var (
 )
 
 // bert loads bert-base-uncased once, skipping the test when the vocabulary
-// file is absent.
+// file is absent (failing it under $CI: see testdata.DirOrSkip).
 func bert(t testing.TB) *Tokenizer {
 	t.Helper()
-	p := dataPath(vocabRel)
-	if p == "" {
-		t.Skipf("%s not found (set DATA_DIR)", vocabRel)
-	}
+	p := testdata.FileOrSkip(t, vocabRel)
 	bertOnce.Do(func() { bertTok, bertErr = Load(p) })
 	if bertErr != nil {
 		t.Fatal(bertErr)
@@ -421,9 +403,9 @@ func TestConcurrent(t *testing.T) {
 
 func BenchmarkTokenize(b *testing.B) {
 	tk := bert(b)
-	f, err := os.Open(dataPath("corpus/brown.txt"))
+	f, err := os.Open(testdata.FileOrSkip(b, "corpus/brown.txt"))
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	defer f.Close()
 	var lines []string
