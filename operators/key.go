@@ -233,17 +233,25 @@ func (k Key) Save(path string) error {
 	if err := k.Validate(); err != nil {
 		return fmt.Errorf("saving key %s: %w", path, err)
 	}
-	f := k.file()
-	f.Fingerprint = k.Fingerprint()
-	data, err := json.MarshalIndent(f, "", "  ")
+	data, err := k.fileBytes()
 	if err != nil {
 		return fmt.Errorf("saving key %s: %w", path, err)
 	}
-	data = append(data, '\n')
 	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return fmt.Errorf("saving key: %w", err)
 	}
 	return nil
+}
+
+// fileBytes is the key file Save writes: the canonical fields, indented, plus "fingerprint".
+func (k Key) fileBytes() ([]byte, error) {
+	f := k.file()
+	f.Fingerprint = k.Fingerprint()
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
 }
 
 // LoadKey reads a key file. It refuses a file readable or writable by group or others (mode & 0o077 != 0),
