@@ -250,7 +250,7 @@ func record(run Run, res *method.Result, prov Provenance, start time.Time, dur t
 		Seed: run.Seed, Preset: run.Preset, Pretrain: run.Pretrain, MaxTrain: run.MaxTrain, MaxEval: run.MaxEval,
 		Epochs: run.Epochs, LearningRate: run.LearningRate, Params: run.Params,
 		Metrics: res.Metrics, Extra: res.Extra, Tags: res.Tags, Epsilon: res.Epsilon, Delta: res.Delta,
-		KeyFingerprint: res.KeyFingerprint, TrainExamples: res.TrainExamples, EvalExamples: res.EvalExamples,
+		Scalars: res.Scalars, TrainExamples: res.TrainExamples, EvalExamples: res.EvalExamples,
 		Backend: prov.Backend, GoVersion: prov.GoVersion, GitCommit: prov.GitCommit, Host: prov.Host,
 		Start: start.UTC(), Duration: dur, Costs: res.Costs, Curve: res.Curve, Attacks: res.Attacks,
 	}

@@ -86,8 +86,8 @@ type Result struct {
 	Curve   []CurvePoint
 	// Epsilon and Delta are the method's privacy parameters (NaN where it has none).
 	Epsilon, Delta float64
-	// KeyFingerprint is the SHA-256 fingerprint of the client's key (never the key itself); "" if none.
-	KeyFingerprint string
+	// Scalars are the result's named scalar columns, declared once (see Scalars).
+	Scalars
 	// Extra holds method-specific scalars (e.g. "mlm_loss_base", "mlm_loss_shaken", "mlm_loss_recovered",
 	// "noise_multiplier"). Keys are snake_case; they become columns prefixed "extra_".
 	Extra map[string]float64
@@ -98,6 +98,21 @@ type Result struct {
 	// Attacks holds privacy-attack results when the run asked for them (issue 7).
 	Attacks                     []AttackResult
 	TrainExamples, EvalExamples int
+}
+
+// Scalars are a run's scalar results that are declared in one place: each field, with a `col:"name"` tag that
+// names its column of the run file, is set by the method on Result (which embeds Scalars), copied as a whole by
+// the runner, written to and read back from runs/<run_id>.parquet and carried by results.Record (which embeds it
+// too), with no other change. A field may be a string, bool, int, int64, uint64 or float64; a float64 tagged
+// `col:"name,nan"` is written as null when NaN (and reads back NaN where absent). A file written before a field
+// existed reads back the field's zero value. Column names must not collide with the run row's other columns
+// (results.Record) or start with a prefix of its variable columns (param_, metric_, extra_, tag_, cost_, time_).
+//
+// Epsilon, Delta, TrainExamples and EvalExamples predate Scalars and stay direct fields of Result (and of
+// results.Record, for their composite literals); they are columns of the same table.
+type Scalars struct {
+	// KeyFingerprint is the SHA-256 fingerprint of the client's key (never the key itself); "" if none.
+	KeyFingerprint string `col:"key_fingerprint"`
 }
 
 // AttackResult is one attack's token recovery on the client's uploads.

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -39,23 +38,18 @@ func RunIDs(expDir string) ([]string, error) {
 
 // ReadExperiment reads every finished run of the experiment directory expDir (results/<experiment>) with its
 // companions, sorted by task, method, label, seed and run id. Runs of different methods carry different
-// parameter, metric, extra and tag names; each Record has its own.
+// parameter, metric, extra and tag names; each Record has its own. A run that cannot be read (a truncated or
+// corrupt file) is skipped with a warning (slog) naming the file and how to redo it; ReadAll returns them.
 func ReadExperiment(expDir string) ([]Record, error) {
-	if _, err := os.Stat(expDir); err != nil {
-		return nil, fmt.Errorf("reading results: %w", err)
-	}
-	ids, err := RunIDs(expDir)
+	recs, bad, err := ReadAll(expDir)
 	if err != nil {
 		return nil, err
 	}
-	recs := make([]Record, 0, len(ids))
-	for _, id := range ids {
-		rec, err := ReadRun(expDir, id)
-		if err != nil {
-			return nil, err
-		}
-		recs = append(recs, *rec)
-	}
+	warnUnreadable(bad)
+	return recs, nil
+}
+
+func sortRecords(recs []Record) {
 	sort.SliceStable(recs, func(i, j int) bool {
 		a, b := recs[i], recs[j]
 		switch {
@@ -70,11 +64,19 @@ func ReadExperiment(expDir string) ([]Record, error) {
 		}
 		return a.RunID < b.RunID
 	})
-	return recs, nil
 }
 
 // ReadRun reads one finished run: its run row and companions (a missing companion reads as empty).
-func ReadRun(expDir, id string) (*Record, error) {
+func ReadRun(expDir, id string) (rec *Record, err error) {
+	defer func() { // a malformed file must not bring the reader down
+		if p := recover(); p != nil {
+			rec, err = nil, fmt.Errorf("reading run %s under %s: malformed parquet: %v", id, expDir, p)
+		}
+	}()
+	return readRun(expDir, id)
+}
+
+func readRun(expDir, id string) (*Record, error) {
 	path := RunPath(expDir, id)
 	rec, err := readRunRow(path)
 	if err != nil {
@@ -154,8 +156,7 @@ func readRunRow(path string) (*Record, error) {
 		return nil, err
 	}
 	columns := pf.Schema().Columns()
-	rec := &Record{Params: map[string]any{}, Metrics: map[string]float64{}, Extra: map[string]float64{},
-		Tags: map[string]string{}, Epsilon: math.NaN(), Delta: math.NaN()}
+	rec := newRecord()
 	for _, v := range rows[0] {
 		if v.Column() < 0 || v.Column() >= len(columns) {
 			return nil, fmt.Errorf("value for column %d of %d", v.Column(), len(columns))
@@ -185,22 +186,30 @@ func goValue(v parquet.Value) any {
 	return v.String()
 }
 
+// runColumnByName indexes runColumns for the reader.
+var runColumnByName = func() map[string]scalarColumn {
+	m := make(map[string]scalarColumn, len(runColumns))
+	for _, c := range runColumns {
+		m[c.Name] = c
+	}
+	return m
+}()
+
+// newRecord is an empty Record as a run file without any column would read: empty maps, NaN where a column is
+// NaN-able.
+func newRecord() *Record {
+	rec := &Record{Params: map[string]any{}, Metrics: map[string]float64{}, Extra: map[string]float64{},
+		Tags: map[string]string{}}
+	for _, c := range runColumns {
+		c.setDefault(rec)
+	}
+	return rec
+}
+
 func setField(rec *Record, name string, v parquet.Value) error {
 	val := goValue(v)
-	str := func(dst *string) error {
-		s, ok := val.(string)
-		if !ok {
-			return fmt.Errorf("column %s: want a string, got %T", name, val)
-		}
-		*dst = s
-		return nil
-	}
-	integer := func() (int64, error) {
-		i, ok := val.(int64)
-		if !ok {
-			return 0, fmt.Errorf("column %s: want an integer, got %T", name, val)
-		}
-		return i, nil
+	if c, ok := runColumnByName[name]; ok {
+		return c.set(rec, val)
 	}
 	float := func(dst *float64) error {
 		switch x := val.(type) {
@@ -214,66 +223,6 @@ func setField(rec *Record, name string, v parquet.Value) error {
 			return fmt.Errorf("column %s: want a number, got %T", name, val)
 		}
 		return nil
-	}
-	toInt := func(dst *int) error {
-		i, err := integer()
-		*dst = int(i)
-		return err
-	}
-	switch name {
-	case "run_id":
-		return str(&rec.RunID)
-	case "experiment":
-		return str(&rec.Experiment)
-	case "task":
-		return str(&rec.Task)
-	case "method":
-		return str(&rec.Method)
-	case "label":
-		return str(&rec.Label)
-	case "seed":
-		i, err := integer()
-		rec.Seed = uint64(i)
-		return err
-	case "preset":
-		return str(&rec.Preset)
-	case "pretrain":
-		return str(&rec.Pretrain)
-	case "max_train":
-		return toInt(&rec.MaxTrain)
-	case "max_eval":
-		return toInt(&rec.MaxEval)
-	case "epochs":
-		return toInt(&rec.Epochs)
-	case "learning_rate":
-		return float(&rec.LearningRate)
-	case "epsilon":
-		return float(&rec.Epsilon)
-	case "delta":
-		return float(&rec.Delta)
-	case "key_fingerprint":
-		return str(&rec.KeyFingerprint)
-	case "train_examples":
-		return toInt(&rec.TrainExamples)
-	case "eval_examples":
-		return toInt(&rec.EvalExamples)
-	case "backend":
-		return str(&rec.Backend)
-	case "go_version":
-		return str(&rec.GoVersion)
-	case "git_commit":
-		return str(&rec.GitCommit)
-	case "host":
-		return str(&rec.Host)
-	case "start":
-		i, err := integer()
-		rec.Start = time.UnixMicro(i).UTC()
-		return err
-	case "duration_s":
-		var s float64
-		err := float(&s)
-		rec.Duration = time.Duration(s * float64(time.Second))
-		return err
 	}
 	switch {
 	case strings.HasPrefix(name, ParamPrefix):
@@ -294,9 +243,9 @@ func setField(rec *Record, name string, v parquet.Value) error {
 		}
 		rec.Extra[strings.TrimPrefix(name, ExtraPrefix)] = x
 	case strings.HasPrefix(name, TagPrefix):
-		var s string
-		if err := str(&s); err != nil {
-			return err
+		s, ok := val.(string)
+		if !ok {
+			return fmt.Errorf("column %s: want a string, got %T", name, val)
 		}
 		rec.Tags[strings.TrimPrefix(name, TagPrefix)] = s
 	}

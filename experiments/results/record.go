@@ -28,18 +28,25 @@ import (
 
 // Record is one finished run as the reader returns it: the run row plus its costs, curve and attack results.
 // Reports consume Records; the parquet layout is documented in the README.
+//
+// Every scalar column of the run row is declared once, here, by a field's `col:"name"` tag (and by the fields
+// of the embedded method.Scalars): the writer and the reader walk that one table of columns (see columns.go), so
+// a new scalar is a new tagged field and nothing else. A string is a parquet STRING, an int, int64 or uint64 an
+// INT64, a float64 a DOUBLE (`col:"name,nan"`: optional, null for NaN), a bool a BOOLEAN, a time.Time a
+// microsecond TIMESTAMP (UTC) and a time.Duration a DOUBLE of seconds. The maps and slices are the variable
+// columns (param_, metric_, extra_, tag_) and the companions.
 type Record struct {
-	RunID        string
-	Experiment   string
-	Task         string
-	Method       string
-	Seed         uint64
-	Preset       string
-	Pretrain     string
-	MaxTrain     int
-	MaxEval      int
-	Epochs       int
-	LearningRate float64
+	RunID        string  `col:"run_id"`
+	Experiment   string  `col:"experiment"`
+	Task         string  `col:"task"`
+	Method       string  `col:"method"`
+	Seed         uint64  `col:"seed"`
+	Preset       string  `col:"preset"`
+	Pretrain     string  `col:"pretrain"`
+	MaxTrain     int     `col:"max_train"`
+	MaxEval      int     `col:"max_eval"`
+	Epochs       int     `col:"epochs"`
+	LearningRate float64 `col:"learning_rate"`
 	// Params are the method's resolved parameters (string, bool, int64 or float64 values), one parquet column
 	// each ("param_<name>").
 	Params map[string]any
@@ -49,20 +56,25 @@ type Record struct {
 	Extra map[string]float64
 	Tags  map[string]string
 	// Epsilon and Delta are NaN where the method has none.
-	Epsilon, Delta float64
-	KeyFingerprint string
-	TrainExamples  int
-	EvalExamples   int
-	// Provenance.
-	Backend   string
-	GoVersion string
-	GitCommit string
-	Host      string
-	Start     time.Time
-	Duration  time.Duration
+	Epsilon float64 `col:"epsilon,nan"`
+	Delta   float64 `col:"delta,nan"`
+	// Scalars are the method's other scalar results (method.Scalars: the key fingerprint, ...).
+	method.Scalars
+	TrainExamples int `col:"train_examples"`
+	EvalExamples  int `col:"eval_examples"`
+	// Provenance: the backend configuration, Go version, host, and the git commit the code was built from
+	// ("unknown" when neither the binary nor the working directory says) with GitDirty marking uncommitted
+	// changes to tracked files.
+	Backend   string        `col:"backend"`
+	GoVersion string        `col:"go_version"`
+	GitCommit string        `col:"git_commit"`
+	GitDirty  bool          `col:"git_dirty"`
+	Host      string        `col:"host"`
+	Start     time.Time     `col:"start"`
+	Duration  time.Duration `col:"duration_s"`
 	Costs     []method.Cost
 	Curve     []method.CurvePoint
 	Attacks   []method.AttackResult
 	// Label is the spec's display name for the method block ("" = none; reports fall back to Method).
-	Label string
+	Label string `col:"label"`
 }

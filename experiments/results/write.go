@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -170,29 +169,14 @@ func runRow(rec *Record) (parquet.Row, *parquet.Schema, error) {
 	str := func(name, v string) error { return put(name, parquet.String(), v) }
 	i64 := func(name string, v int64) error { return put(name, parquet.Int(64), v) }
 	f64 := func(name string, v float64) error { return put(name, parquet.Leaf(parquet.DoubleType), v) }
-	optF64 := func(name string, v float64) error {
-		var val any
-		if !math.IsNaN(v) {
-			val = v
+	for _, c := range runColumns { // the fixed scalar columns, declared once by Record's tags
+		v, err := c.get(rec)
+		if err == nil {
+			err = put(c.Name, c.node(), v)
 		}
-		return put(name, parquet.Optional(parquet.Leaf(parquet.DoubleType)), val)
-	}
-	if rec.Seed > math.MaxInt64 {
-		return nil, nil, fmt.Errorf("seed %d does not fit a parquet INT64", rec.Seed)
-	}
-	fixed := []error{
-		str("run_id", rec.RunID), str("experiment", rec.Experiment), str("task", rec.Task),
-		str("method", rec.Method), str("label", rec.Label), i64("seed", int64(rec.Seed)),
-		str("preset", rec.Preset), str("pretrain", rec.Pretrain), i64("max_train", int64(rec.MaxTrain)),
-		i64("max_eval", int64(rec.MaxEval)), i64("epochs", int64(rec.Epochs)), f64("learning_rate", rec.LearningRate),
-		optF64("epsilon", rec.Epsilon), optF64("delta", rec.Delta), str("key_fingerprint", rec.KeyFingerprint),
-		i64("train_examples", int64(rec.TrainExamples)), i64("eval_examples", int64(rec.EvalExamples)),
-		str("backend", rec.Backend), str("go_version", rec.GoVersion), str("git_commit", rec.GitCommit),
-		str("host", rec.Host), put("start", parquet.Timestamp(parquet.Microsecond), rec.Start.UTC().UnixMicro()),
-		f64("duration_s", rec.Duration.Seconds()),
-	}
-	if err := errors.Join(fixed...); err != nil {
-		return nil, nil, err
+		if err != nil {
+			return nil, nil, err
+		}
 	}
 	for name, v := range rec.Params {
 		var err error
