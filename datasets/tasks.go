@@ -8,7 +8,9 @@ import (
 // TaskInfo describes a task: how many classes it has, whether examples are
 // sentence pairs, and which metrics are reported on it.
 type TaskInfo struct {
-	Name      string
+	Name string
+	// Title is the task's name as GLUE writes it ("SST-2", "CoLA"), for figures and tables.
+	Title     string
 	NumLabels int      // 0 = regression (STS-B)
 	Pair      bool     // true when examples have a TextB
 	Metrics   []string // metric names as returned by Evaluate; the first is the headline metric
@@ -42,13 +44,13 @@ var entailmentLabels = map[string]int{"entailment": 0, "not_entailment": 1}
 // but not part of the default list.
 var taskDefs = []taskDef{
 	{
-		info:    TaskInfo{Name: "sst2", NumLabels: 2, Metrics: []string{"accuracy"}},
+		info:    TaskInfo{Name: "sst2", Title: "SST-2", NumLabels: 2, Metrics: []string{"accuracy"}},
 		glueDir: "SST-2",
 		textA:   []string{"sentence"},
 		label:   []string{"label"},
 	},
 	{
-		info: TaskInfo{Name: "qqp", NumLabels: 2, Pair: true, Metrics: []string{"accuracy", "f1"},
+		info: TaskInfo{Name: "qqp", Title: "QQP", NumLabels: 2, Pair: true, Metrics: []string{"accuracy", "f1"},
 			Note: "QQP here is a 23,497-row subset of GLUE QQP train re-split into train/dev; results on it must say so"},
 		glueDir: "QQP",
 		textA:   []string{"question1"},
@@ -56,14 +58,14 @@ var taskDefs = []taskDef{
 		label:   []string{"is_duplicate", "label"},
 	},
 	{
-		info:    TaskInfo{Name: "mrpc", NumLabels: 2, Pair: true, Metrics: []string{"accuracy", "f1"}},
+		info:    TaskInfo{Name: "mrpc", Title: "MRPC", NumLabels: 2, Pair: true, Metrics: []string{"accuracy", "f1"}},
 		glueDir: "MRPC",
 		textA:   []string{"#1 String", "sentence1"},
 		textB:   []string{"#2 String", "sentence2"},
 		label:   []string{"Quality", "label"},
 	},
 	{
-		info:       TaskInfo{Name: "rte", NumLabels: 2, Pair: true, Metrics: []string{"accuracy"}},
+		info:       TaskInfo{Name: "rte", Title: "RTE", NumLabels: 2, Pair: true, Metrics: []string{"accuracy"}},
 		glueDir:    "RTE",
 		textA:      []string{"sentence1"},
 		textB:      []string{"sentence2"},
@@ -71,7 +73,7 @@ var taskDefs = []taskDef{
 		labelNames: entailmentLabels,
 	},
 	{
-		info:         TaskInfo{Name: "cola", NumLabels: 2, Metrics: []string{"matthews", "accuracy"}},
+		info:         TaskInfo{Name: "cola", Title: "CoLA", NumLabels: 2, Metrics: []string{"matthews", "accuracy"}},
 		glueDir:      "CoLA",
 		textA:        []string{"sentence"},
 		label:        []string{"label"},
@@ -79,7 +81,7 @@ var taskDefs = []taskDef{
 		headerMarker: "sentence",
 	},
 	{
-		info: TaskInfo{Name: "stsb", NumLabels: 0, Pair: true, Metrics: []string{"pearson", "spearman"},
+		info: TaskInfo{Name: "stsb", Title: "STS-B", NumLabels: 0, Pair: true, Metrics: []string{"pearson", "spearman"},
 			Note: "regression: labels are similarity scores in [0, 5]"},
 		glueDir: "STS-B",
 		textA:   []string{"sentence1"},
@@ -87,7 +89,7 @@ var taskDefs = []taskDef{
 		label:   []string{"score", "label"},
 	},
 	{
-		info:       TaskInfo{Name: "qnli", NumLabels: 2, Pair: true, Metrics: []string{"accuracy"}},
+		info:       TaskInfo{Name: "qnli", Title: "QNLI", NumLabels: 2, Pair: true, Metrics: []string{"accuracy"}},
 		glueDir:    "QNLI",
 		textA:      []string{"question"},
 		textB:      []string{"sentence"},
@@ -95,7 +97,7 @@ var taskDefs = []taskDef{
 		labelNames: entailmentLabels,
 	},
 	{
-		info:       TaskInfo{Name: "wnli", NumLabels: 2, Pair: true, Metrics: []string{"accuracy"}},
+		info:       TaskInfo{Name: "wnli", Title: "WNLI", NumLabels: 2, Pair: true, Metrics: []string{"accuracy"}},
 		glueDir:    "WNLI",
 		textA:      []string{"sentence1"},
 		textB:      []string{"sentence2"},
@@ -106,7 +108,7 @@ var taskDefs = []taskDef{
 		// AX, GLUE's diagnostic set: test split only, unlabeled; its labels
 		// follow MNLI (entailment, neutral, contradiction) and GLUE scores it
 		// with the (multi-class) Matthews correlation.
-		info: TaskInfo{Name: "ax", NumLabels: 3, Pair: true, Metrics: []string{"matthews"},
+		info: TaskInfo{Name: "ax", Title: "AX", NumLabels: 3, Pair: true, Metrics: []string{"matthews"},
 			Note: "GLUE diagnostic set: test split only, unlabeled; scored by the GLUE server with MNLI-trained models"},
 		glueDir:    "diagnostic",
 		glueFiles:  map[string]string{"test": "diagnostic.tsv"},

@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/cyphertalk/cyphertalk-go/attacks"
+	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 )
 
 // glyphs: filled shapes first, so that markers stand out at a glance.
@@ -42,8 +43,9 @@ func isChain(s *setting) bool {
 
 // opts2Figure builds the accuracy-against-operator-setting figure of one task: x = Extra operator_value,
 // y = the task's headline metric, one line per (operator, recovery), dashed without recovery, mean ± sd error
-// bars over seeds, and horizontal references for every plaintext setting. Chains of operators have no single
-// x: they are in the summary table only (the caption says how many).
+// bars over seeds, horizontal lines for every setting of the reference method (method.IsReference) and, where
+// the records carry it, the majority-class score (majorityLine). Chains of operators have no single x: they
+// are in the summary table only (the caption says how many).
 func opts2Figure(settings []*setting, task, title, metricOverride string) (figure, string, string) {
 	metric := headlineMetric(task, metricOverride)
 	lines := map[string]*opLine{}
@@ -54,7 +56,7 @@ func opts2Figure(settings []*setting, task, title, metricOverride string) (figur
 		if s.Task != task {
 			continue
 		}
-		if s.Method == "plaintext" && s.metric(metric).ok() {
+		if method.IsReference(s.Method) && s.metric(metric).ok() {
 			refs = append(refs, s)
 			continue
 		}
@@ -93,8 +95,9 @@ func opts2Figure(settings []*setting, task, title, metricOverride string) (figur
 	var legend []legendEntry
 	var xs []float64
 	var captionParts []string
-	// Plaintext references span the x range; drawn first, under the operator lines.
+	// Reference lines span the x range; drawn first, under the operator lines.
 	var refParts []string
+	refLegend := 0 // legend entries of horizontal lines: the operator lines are listed before them
 	slices.SortFunc(refs, compareRows)
 	refStyles := []draw.LineStyle{
 		{Color: color.Black, Width: 1.6},
@@ -109,7 +112,15 @@ func opts2Figure(settings []*setting, task, title, metricOverride string) (figur
 		p.Add(fn)
 		p.Y.Min, p.Y.Max = math.Min(p.Y.Min, v), math.Max(p.Y.Max, v)
 		legend = append(legend, legendEntry{text: fmt.Sprintf("%s (%.3f)", s.Label(), v), thumbs: []plot.Thumbnailer{fn}})
+		refLegend++
 		refParts = append(refParts, fmt.Sprintf("%s %.3f", s.Label(), v))
+	}
+	if fn, v, ok := majorityLine(settings, task, metric); ok {
+		p.Add(fn)
+		p.Y.Min, p.Y.Max = math.Min(p.Y.Min, v), math.Max(p.Y.Max, v)
+		legend = append(legend, legendEntry{text: fmt.Sprintf("majority class (%.3f)", v), thumbs: []plot.Thumbnailer{fn}})
+		refLegend++
+		refParts = append(refParts, fmt.Sprintf("majority class %.3f", v))
 	}
 	for _, k := range lineOrder {
 		l := lines[k]
@@ -144,7 +155,7 @@ func opts2Figure(settings []*setting, task, title, metricOverride string) (figur
 		eb.LineStyle = draw.LineStyle{Color: clr, Width: 1.2}
 		eb.CapWidth = 8
 		p.Add(line, eb, sc)
-		legend = slices.Insert(legend, len(legend)-len(refs), legendEntry{text: l.name(), thumbs: []plot.Thumbnailer{line, sc}})
+		legend = slices.Insert(legend, len(legend)-refLegend, legendEntry{text: l.name(), thumbs: []plot.Thumbnailer{line, sc}})
 		first, last := l.points[0], l.points[len(l.points)-1]
 		part := fmt.Sprintf("%s %.3f at %s=%s", l.name(), first.metric(metric).Mean, paramSymbol(l.param), formatNumber(first.OperatorValue))
 		if len(l.points) > 1 {
@@ -174,7 +185,13 @@ func opts2Figure(settings []*setting, task, title, metricOverride string) (figur
 	p.X.Label.Text = "operator setting: " + operatorAxis(lines, lineOrder)
 	p.Y.Label.Text = fmt.Sprintf("dev %s (mean ± sd over seeds)", metric)
 
-	note := "Solid: with recovery; dashed: no recovery. Horizontal lines: plaintext fine-tuning."
+	note := "Solid: with recovery; dashed: no recovery."
+	if len(refs) > 0 {
+		note += " Horizontal lines: " + refs[0].Name + " (the reference)."
+	}
+	if hasMajority(settings, task, metric) {
+		note += " Red dotted: always predicting the dev set's majority class."
+	}
 	if chains > 0 {
 		note += fmt.Sprintf(" %d setting(s) without a single operator value (chains, π only) are in the summary table only.", chains)
 	}
@@ -293,7 +310,7 @@ func privacyFigure(settings []*setting, title, metricOverride string) (figure, s
 
 	var plots []*plot.Plot
 	var captionParts []string
-	var priorThumb plot.Thumbnailer
+	var priorThumb, majorityThumb plot.Thumbnailer
 	used := make([]bool, len(series))
 	thumbs := make([][]plot.Thumbnailer, len(series))
 	for _, task := range tasks {
@@ -384,6 +401,11 @@ func privacyFigure(settings []*setting, title, metricOverride string) (figure, s
 		if ypad == 0 {
 			ypad = 0.02
 		}
+		if fn, v, ok := majorityLine(settings, task, metric); ok {
+			p.Add(fn)
+			p.Y.Min, p.Y.Max = math.Min(p.Y.Min, v-ypad), math.Max(p.Y.Max, v+ypad)
+			majorityThumb = fn
+		}
 		p.Y.Min, p.Y.Max = p.Y.Min-ypad, p.Y.Max+ypad
 		// The frequency-prior baseline (guess the most frequent public tokens without looking) as a dotted line.
 		prior := math.NaN()
@@ -417,9 +439,18 @@ func privacyFigure(settings []*setting, title, metricOverride string) (figure, s
 	if priorThumb != nil {
 		legend = append(legend, legendEntry{text: "always guessing the most frequent public token (no attack)", thumbs: []plot.Thumbnailer{priorThumb}})
 	}
+	if majorityThumb != nil {
+		legend = append(legend, legendEntry{text: "majority class", thumbs: []plot.Thumbnailer{majorityThumb}})
+	}
 	note := "One point per method setting (mean over seeds, bars ± sd); lines join one operator's settings, dashed " +
 		"without recovery. Recovery: share of uploaded tokens the best attack names exactly (top-1); the guessing " +
 		"baselines are not attacks (dotted: top-1 of always guessing the most frequent public token)."
+	if majorityThumb != nil {
+		note += " Red dotted: always predicting the dev set's majority class."
+	}
+	if slices.ContainsFunc(withAttacks, func(s *setting) bool { return s.Insecure }) {
+		note += " " + insecureNote
+	}
 	for _, task := range tasks {
 		if n := taskNote(task); n != "" {
 			note += " † " + n + "."
@@ -507,4 +538,46 @@ func privacyCaptionPart(task string, pts []*setting, metric string) string {
 	txt := fmt.Sprintf("on %s recovery ranges from %.1f%% (%s, %s %.3f) to %.1f%% (%s, %s %.3f)",
 		taskTitle(task), 100*lo.rec, lo.s.Label(), metric, lo.acc, 100*hi.rec, hi.s.Label(), metric, hi.acc)
 	return txt
+}
+
+// majorityExtra is the record extra that holds the dev score of always predicting the majority class for a
+// metric ("majority_accuracy"): the floor every accuracy figure shows when the records carry it.
+func majorityExtra(metric string) string { return "majority_" + metric }
+
+// majorityValue is the mean over a task's records of majorityExtra(metric); ok is false when no record of the
+// task has it.
+func majorityValue(settings []*setting, task, metric string) (v float64, ok bool) {
+	var xs []float64
+	for _, s := range settings {
+		if s.Task != task {
+			continue
+		}
+		for _, r := range s.Records {
+			if x, has := r.Extra[majorityExtra(metric)]; has {
+				xs = append(xs, x)
+			}
+		}
+	}
+	st := newStat(xs)
+	return st.Mean, st.ok()
+}
+
+func hasMajority(settings []*setting, task, metric string) bool {
+	_, ok := majorityValue(settings, task, metric)
+	return ok
+}
+
+// majorityStyle draws the majority-class line: dotted, dark red.
+var majorityStyle = draw.LineStyle{Color: color.RGBA{0xa0, 0x1c, 0x1c, 0xff}, Width: 1.6, Dashes: []vg.Length{1.5, 3}}
+
+// majorityLine is the horizontal majority-class line of a task's accuracy panel at its value, when the
+// records carry majorityExtra(metric).
+func majorityLine(settings []*setting, task, metric string) (*plotter.Function, float64, bool) {
+	v, ok := majorityValue(settings, task, metric)
+	if !ok {
+		return nil, math.NaN(), false
+	}
+	fn := plotter.NewFunction(func(float64) float64 { return v })
+	fn.LineStyle = majorityStyle
+	return fn, v, true
 }

@@ -27,13 +27,6 @@ var phaseGroups = []string{groupPreprocessing, groupPrivateTuning, groupPrivateI
 // parties in drawing order; partySeconds indexes follow it.
 var parties = []string{method.Client, method.Cloud, method.Dealer}
 
-// methodOrder fixes the order of the compared methods (DESIGN.md §5) in figures and tables; other methods
-// follow alphabetically.
-var methodOrder = []string{"plaintext", "cyphertalk", "dp-forward", "dp-sgd", "he-ckks", "mpc-2pc"}
-
-// taskOrder puts the paper's two tasks first; other tasks follow alphabetically.
-var taskOrder = []string{"sst2", "qqp"}
-
 // stat is a mean and sample standard deviation over the n seeds that have a value (sd is 0 when n < 2).
 type stat struct {
 	Mean, SD float64
@@ -113,8 +106,9 @@ func costsByGroup(costs []method.Cost) map[string]groupCost {
 // setting is one compared configuration: a task, a method and its variant, over all seeds run with it.
 type setting struct {
 	Task   string
-	Method string // registry name: decides the role (plaintext is the reference)
-	// Name is the method's display name: the spec's label for the method block, else Method.
+	Method string // registry name: decides the role (method.IsReference) and the order (method.CompareDisplay)
+	// Name is the method's display name: the spec's label for the method block, else the method's display
+	// label (method.DisplayOf), marked when the run used insecure test parameters (see insecureMark).
 	Name    string
 	Variant string // human label; "" when the method has a single setting
 	Records []results.Record
@@ -123,7 +117,9 @@ type setting struct {
 	// OperatorValue is Extra["operator_value"] (NaN when absent): the x of the opts2 figures.
 	OperatorValue float64
 	Epsilon       float64 // NaN when the method has none
-	paramsKey     string
+	// Insecure is set when the runs used parameters below 128-bit security (insecure); Name then says so.
+	Insecure  bool
+	paramsKey string
 }
 
 // Label is "name" or "name variant".
@@ -238,8 +234,47 @@ func (s *setting) groupSeconds(group string, perUnit bool) groupSeconds {
 	return out
 }
 
-// displayName is a record's method as reports show it: the spec's label, else the registry name.
-func displayName(r results.Record) string { return cmp.Or(r.Label, r.Method) }
+// displayName is a record's method as reports show it: the spec's label, else the label the method's display
+// information gives (method.DisplayOf: the registry name for a method nobody described).
+func displayName(r results.Record) string {
+	d, _ := method.DisplayOf(r.Method)
+	return cmp.Or(r.Label, d.Label)
+}
+
+// insecureMark follows the name of a method whose run used parameters below 128-bit security (test-only
+// parameter sets, which make crypto costs look smaller than a secure deployment's): every figure and table
+// that shows such a run says so.
+const insecureMark = " (insecure test parameters)"
+
+// insecureNote explains insecureMark in figure notes and table footnotes.
+const insecureNote = "Insecure test parameters: a parameter set below 128-bit security, for tests only; its costs " +
+	"understate those of a secure deployment."
+
+// maxLogQP128 is the HomomorphicEncryption.org standard's largest log QP for 128-bit security with a ternary
+// secret, by log2 of the ring degree (Albrecht et al., 2018, Table 1).
+var maxLogQP128 = map[int]float64{10: 27, 11: 54, 12: 109, 13: 218, 14: 438, 15: 881}
+
+// insecure reports whether a run used parameters below 128-bit security: its "security" tag says
+// "insecure…", or, for records without the tag, its recorded lattice parameters (Extra ckks_log_n and
+// ckks_log_qp) exceed the standard's bound.
+func insecure(r results.Record) bool {
+	if sec, ok := r.Tags["security"]; ok {
+		return strings.HasPrefix(strings.ToLower(strings.TrimSpace(sec)), "insecure")
+	}
+	logN, okN := r.Extra["ckks_log_n"]
+	logQP, okQP := r.Extra["ckks_log_qp"]
+	if !okN || !okQP {
+		return false
+	}
+	bound, known := maxLogQP128[int(math.Round(logN))]
+	switch {
+	case known:
+		return logQP > bound+0.5 // lattigo's log QP of a nominal 438-bit set is just under 438
+	case logN < 10:
+		return true
+	}
+	return false
+}
 
 // buildSettings groups records by (task, method, label, resolved parameters, run settings that vary within the
 // experiment) and names each group from its tags (see variantLabel). Groups are sorted by task, method,
@@ -255,7 +290,10 @@ func buildSettings(records []results.Record) []*setting {
 		s, ok := byKey[key]
 		if !ok {
 			s = &setting{Task: r.Task, Method: r.Method, Name: displayName(r), Tags: r.Tags, paramsKey: pk,
-				OperatorValue: math.NaN(), Epsilon: math.NaN()}
+				OperatorValue: math.NaN(), Epsilon: math.NaN(), Insecure: insecure(r)}
+			if s.Insecure {
+				s.Name += insecureMark
+			}
 			if v, ok := r.Extra["operator_value"]; ok {
 				s.OperatorValue = v
 			}
@@ -331,10 +369,7 @@ func paramValue(params map[string]any, key string) string {
 }
 
 func compareSettings(a, b *setting) int {
-	if c := cmp.Compare(orderRank(taskOrder, a.Task), orderRank(taskOrder, b.Task)); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Task, b.Task); c != 0 {
+	if c := compareTasks(a.Task, b.Task); c != 0 {
 		return c
 	}
 	return compareRows(a, b)
@@ -342,10 +377,7 @@ func compareSettings(a, b *setting) int {
 
 // compareRows orders settings of one task: by method, then table, operator, recovery, operator value, ε, label.
 func compareRows(a, b *setting) int {
-	if c := cmp.Compare(orderRank(methodOrder, a.Method), orderRank(methodOrder, b.Method)); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Method, b.Method); c != 0 {
+	if c := method.CompareDisplay(a.Method, b.Method); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(a.Name, b.Name); c != 0 {
@@ -419,7 +451,7 @@ func variantLabel(r results.Record, varyingTags map[string]bool, varyingRun []st
 		keys := make([]string, 0, len(r.Tags))
 		for k := range r.Tags {
 			switch k {
-			case "table", "operator", "operator_param", "recovery", "ops", "label":
+			case "table", "operator", "operator_param", "recovery", "ops", "label", "security":
 			default:
 				if varyingTags[k] {
 					keys = append(keys, k)
@@ -560,7 +592,7 @@ func paramsKey(params map[string]any) string {
 	return strings.Join(parts, ",")
 }
 
-// orderedTasks lists the tasks present, paper tasks first.
+// orderedTasks lists the tasks present in the task registry's order (compareTasks).
 func orderedTasks(settings []*setting) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -570,21 +602,35 @@ func orderedTasks(settings []*setting) []string {
 			out = append(out, s.Task)
 		}
 	}
-	slices.SortFunc(out, func(a, b string) int {
-		if c := cmp.Compare(orderRank(taskOrder, a), orderRank(taskOrder, b)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
-	})
+	slices.SortFunc(out, compareTasks)
 	return out
 }
 
-// taskTitle is a task's name as GLUE writes it.
+// taskRank places a task in the task registry's order: the default tasks (datasets.TaskNames) first, then
+// the other known tasks, then tasks the registry does not know.
+func taskRank(task string) int {
+	names := datasets.TaskNames()
+	if i := slices.Index(names, task); i >= 0 {
+		return i
+	}
+	if _, err := datasets.Task(task); err == nil {
+		return len(names)
+	}
+	return len(names) + 1
+}
+
+// compareTasks orders tasks by taskRank, then by name.
+func compareTasks(a, b string) int {
+	if c := cmp.Compare(taskRank(a), taskRank(b)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a, b)
+}
+
+// taskTitle is a task's name as the task registry writes it (datasets.TaskInfo.Title), else its name.
 func taskTitle(task string) string {
-	names := map[string]string{"sst2": "SST-2", "qqp": "QQP", "mrpc": "MRPC", "rte": "RTE", "cola": "CoLA",
-		"stsb": "STS-B", "mnli": "MNLI", "qnli": "QNLI", "wnli": "WNLI"}
-	if n, ok := names[task]; ok {
-		return n
+	if info, err := datasets.Task(task); err == nil && info.Title != "" {
+		return info.Title
 	}
 	return task
 }

@@ -1,9 +1,14 @@
-// Package reports owns the rendering of an experiment's results (DESIGN.md §6): the paper's figures
-// (time-preprocessing, time-private-tuning, time-private-inference, opts2, opts2-qqp) and, when runs were
-// attacked, the privacy–utility figure, as PNG and SVG drawn with gonum/plot; tables of mean ± sd over seeds as
-// CSV, Markdown and HTML; and an index.html and README.md that show every figure with one sentence, written from
-// the data, on what it shows. Missing data never fails a report: the figure becomes a placeholder that says
-// what is missing, and the index lists it.
+// Package reports owns the rendering of an experiment's results (docs/design.md §6): the figures of
+// figureTable (time-preprocessing, time-private-tuning, time-private-inference, opts2 for every task present and,
+// when runs were attacked, privacy-utility) as PNG and SVG drawn with gonum/plot; tables of mean ± sd over seeds
+// as CSV, Markdown and HTML; and index.html with index.md (and the same Markdown as README.md, which code hosts
+// show for a folder) that show every figure with one sentence, written from the data, on what it shows, the
+// experiment's description and which records produced the page. Missing data never fails a report: the figure
+// becomes a placeholder that says what is missing, and the index lists it.
+//
+// Nothing here names a task or a method: task titles and order come from the task registry (datasets.Task,
+// datasets.TaskNames), method labels, order and the reference method from the method display registry
+// (method.DisplayOf, method.CompareDisplay, method.IsReference).
 //
 // gonum/plot draws axes, lines, markers and error bars; the horizontal bars split by party with hatching for
 // extrapolated costs, the legend rows below the data and the multi-panel layout with a shared axis label are
@@ -19,6 +24,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cyphertalk/cyphertalk-go/experiments/results"
@@ -28,9 +35,13 @@ import (
 type Options struct {
 	// Title heads index.html and README.md; "" = "Experiment <name>" from the records.
 	Title string
-	// Metric is the dev metric of the accuracy figures; "" = each task's headline metric (accuracy on SST-2
-	// and QQP).
+	// Metric is the dev metric of the accuracy figures; "" = each task's headline metric (its first metric in
+	// the task registry).
 	Metric string
+	// Description is the experiment's description (its spec's), shown under the title; "" = none.
+	Description string
+	// Source names where the records were read from (a results directory); the provenance line cites it.
+	Source string
 }
 
 // Figure is one rendered figure.
@@ -52,13 +63,74 @@ type Index struct {
 	Tables  []*Table
 	// Missing lists, per placeholder figure, what the results lack.
 	Missing []string
-	// Notes are caveats that must accompany the results (QQP's re-split).
+	// Notes are caveats that must accompany the results (a task's note in the task registry).
 	Notes []string
 	Runs  int
+	// Description is Options.Description.
+	Description string
+	// Provenance says which records produced the report: where from, how many runs, which git commits.
+	Provenance string
 }
 
-// Render writes the report of records into outDir: every figure as PNG and SVG, the tables as CSV, and
-// index.html and README.md. It fails only when there are no records or a file cannot be written.
+// figureDef is one row of the figure table.
+type figureDef struct {
+	// name is the file stem. A per-task figure is drawn once per task present, in the task registry's order:
+	// the first task's file is name, every other task's name-<task>.
+	name    string
+	perTask bool
+	// title names the figure (task is "" unless perTask).
+	title func(task string, opts Options) string
+	// leftOut, when set and it returns a reason, leaves the figure out of the report; the index says why.
+	leftOut func(settings []*setting) string
+	// build draws the figure: it returns the figure, its one-sentence caption and, for a placeholder, what
+	// the results lack.
+	build func(settings []*setting, task, title string, opts Options) (figure, string, string)
+}
+
+func constTitle(t string) func(string, Options) string { return func(string, Options) string { return t } }
+
+func timeBuilder(group string) func([]*setting, string, string, Options) (figure, string, string) {
+	return func(settings []*setting, _, title string, _ Options) (figure, string, string) {
+		return timeFigure(settings, group, title)
+	}
+}
+
+// figureTable lists every figure a report draws, in the order the index shows them.
+var figureTable = []figureDef{
+	{name: "time-preprocessing", title: constTitle("Preprocessing time (key implantation and set-up)"),
+		build: timeBuilder(groupPreprocessing)},
+	{name: "time-private-tuning", title: constTitle("Private tuning time"), build: timeBuilder(groupPrivateTuning)},
+	{name: "time-private-inference", title: constTitle("Private inference time"), build: timeBuilder(groupPrivateInference)},
+	{name: "opts2", perTask: true,
+		title: func(task string, opts Options) string {
+			return fmt.Sprintf("%s %s against operator setting", taskTitle(task), headlineMetric(task, opts.Metric))
+		},
+		build: func(settings []*setting, task, title string, opts Options) (figure, string, string) {
+			return opts2Figure(settings, task, title, opts.Metric)
+		}},
+	{name: "privacy-utility", title: constTitle("Privacy against utility"),
+		leftOut: func(settings []*setting) string {
+			if noAttacks(settings) {
+				return "no run recorded attack results (figure left out)"
+			}
+			return ""
+		},
+		build: func(settings []*setting, _, title string, opts Options) (figure, string, string) {
+			return privacyFigure(settings, title, opts.Metric)
+		}},
+}
+
+// figureName is the file stem of a figure for a task: def.name for the first task (and for figures not drawn
+// per task), def.name-<task> for the others.
+func figureName(def figureDef, task string, first bool) string {
+	if !def.perTask || first {
+		return def.name
+	}
+	return def.name + "-" + task
+}
+
+// Render writes the report of records into outDir: every figure of figureTable as PNG and SVG, the tables as
+// CSV, and index.html, index.md and README.md. It fails only when there are no records or a file cannot be written.
 func Render(records []results.Record, outDir string, opts Options) (*Index, error) {
 	if len(records) == 0 {
 		return nil, errors.New("reports: no records to report on")
@@ -72,46 +144,33 @@ func Render(records []results.Record, outDir string, opts Options) (*Index, erro
 		idx.Title = "Experiment report"
 	}
 
-	type spec struct {
-		name, title string
-		build       func() (figure, string, string)
-	}
-	specs := []spec{
-		{"time-preprocessing", "Preprocessing time (key implantation and set-up)", func() (figure, string, string) {
-			return timeFigure(settings, groupPreprocessing, "Preprocessing time (key implantation and set-up)")
-		}},
-		{"time-private-tuning", "Private tuning time", func() (figure, string, string) {
-			return timeFigure(settings, groupPrivateTuning, "Private tuning time")
-		}},
-		{"time-private-inference", "Private inference time", func() (figure, string, string) {
-			return timeFigure(settings, groupPrivateInference, "Private inference time")
-		}},
-		{"opts2", "SST-2 accuracy against operator setting", func() (figure, string, string) {
-			return opts2Figure(settings, "sst2", "SST-2 accuracy against operator setting", opts.Metric)
-		}},
-		{"opts2-qqp", "QQP accuracy against operator setting", func() (figure, string, string) {
-			return opts2Figure(settings, "qqp", "QQP accuracy against operator setting", opts.Metric)
-		}},
-	}
-	if !noAttacks(settings) {
-		specs = append(specs, spec{"privacy-utility", "Privacy against utility", func() (figure, string, string) {
-			return privacyFigure(settings, "Privacy against utility", opts.Metric)
-		}})
-	}
-	for _, sp := range specs {
-		fig, caption, missing := sp.build()
-		if err := fig.save(outDir, sp.name); err != nil {
-			return nil, err
+	idx.Description = opts.Description
+	idx.Provenance = provenance(records, opts.Source)
+	tasks := orderedTasks(settings)
+	for _, def := range figureTable {
+		if def.leftOut != nil {
+			if why := def.leftOut(settings); why != "" {
+				idx.Missing = append(idx.Missing, def.name+": "+why)
+				continue
+			}
 		}
-		f := Figure{Name: sp.name, Title: sp.title, Caption: caption, PNG: sp.name + ".png", SVG: sp.name + ".svg", Missing: missing}
-		if missing != "" {
-			f.Caption = "Not drawn: " + missing + "."
-			idx.Missing = append(idx.Missing, sp.name+": "+missing)
+		instances := []string{""}
+		if def.perTask {
+			instances = tasks
 		}
-		idx.Figures = append(idx.Figures, f)
-	}
-	if noAttacks(settings) {
-		idx.Missing = append(idx.Missing, "privacy-utility: no run recorded attack results (figure left out)")
+		for i, task := range instances {
+			name, title := figureName(def, task, i == 0), def.title(task, opts)
+			fig, caption, missing := def.build(settings, task, title, opts)
+			if err := fig.save(outDir, name); err != nil {
+				return nil, err
+			}
+			f := Figure{Name: name, Title: title, Caption: caption, PNG: name + ".png", SVG: name + ".svg", Missing: missing}
+			if missing != "" {
+				f.Caption = "Not drawn: " + missing + "."
+				idx.Missing = append(idx.Missing, name+": "+missing)
+			}
+			idx.Figures = append(idx.Figures, f)
+		}
 	}
 
 	scales := map[string]costScale{}
@@ -122,7 +181,7 @@ func Render(records []results.Record, outDir string, opts Options) (*Index, erro
 	if !noAttacks(settings) {
 		idx.Tables = append(idx.Tables, attacksTable(settings))
 	}
-	for _, task := range orderedTasks(settings) {
+	for _, task := range tasks {
 		if n := taskNote(task); n != "" {
 			idx.Notes = append(idx.Notes, taskTitle(task)+": "+n+".")
 		}
@@ -135,8 +194,10 @@ func Render(records []results.Record, outDir string, opts Options) (*Index, erro
 	if err := writeFile(filepath.Join(outDir, "index.html"), idx.writeHTML); err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
-	if err := writeFile(filepath.Join(outDir, "README.md"), idx.writeMarkdown); err != nil {
-		return nil, fmt.Errorf("reports: %w", err)
+	for _, name := range []string{"index.md", "README.md"} {
+		if err := writeFile(filepath.Join(outDir, name), idx.writeMarkdown); err != nil {
+			return nil, fmt.Errorf("reports: %w", err)
+		}
 	}
 	slog.Info("report written", "dir", outDir, "runs", len(records), "settings", len(settings),
 		"figures", len(idx.Figures), "missing", len(idx.Missing))
@@ -163,7 +224,11 @@ td:nth-child(-n+3) { text-align: left; }
 </head>
 <body>
 <h1>{{.Title}}</h1>
+{{- if .Description}}
+<p class="description">{{.Description}}</p>
+{{- end}}
 <p>{{.Runs}} runs. Figures as PNG and SVG; tables as CSV.</p>
+<p class="note">{{.Provenance}}</p>
 {{- if .Notes}}
 <ul class="note">{{range .Notes}}<li>{{.}}</li>{{end}}</ul>
 {{- end}}
@@ -203,7 +268,12 @@ func (idx *Index) writeHTML(w io.Writer) error {
 
 func (idx *Index) writeMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n%d runs. Figures as PNG and SVG; tables as CSV. Open index.html for the same page in a browser.\n\n", idx.Title, idx.Runs)
+	fmt.Fprintf(&b, "# %s\n\n", idx.Title)
+	if idx.Description != "" {
+		fmt.Fprintf(&b, "%s\n\n", idx.Description)
+	}
+	fmt.Fprintf(&b, "%d runs. Figures as PNG and SVG; tables as CSV. Open index.html for the same page in a browser.\n\n%s\n\n",
+		idx.Runs, idx.Provenance)
 	for _, n := range idx.Notes {
 		fmt.Fprintf(&b, "> %s\n\n", n)
 	}
@@ -246,4 +316,47 @@ func escapeCells(cells []string) []string {
 		}
 	}
 	return out
+}
+
+// provenance is the line that says which records produced a report: "Produced from 30 runs in
+// measurements/dp, at git commits 28c7a81 (20 runs) and 754d418 (10 runs)." Runs that recorded no commit are
+// counted as "unrecorded".
+func provenance(records []results.Record, source string) string {
+	counts := map[string]int{}
+	for _, r := range records {
+		c := strings.TrimSpace(r.GitCommit)
+		if c == "" || c == "unknown" {
+			c = "unrecorded"
+		}
+		counts[c]++
+	}
+	commits := make([]string, 0, len(counts))
+	for c := range counts {
+		commits = append(commits, c)
+	}
+	slices.SortFunc(commits, func(a, b string) int { return cmp.Or(cmp.Compare(counts[b], counts[a]), cmp.Compare(a, b)) })
+	parts := make([]string, len(commits))
+	for i, c := range commits {
+		short := c
+		if len(short) > 12 && c != "unrecorded" {
+			short = short[:12]
+		}
+		parts[i] = short + " (" + runsText(counts[c]) + ")"
+	}
+	where := ""
+	if source != "" {
+		where = " in " + source
+	}
+	label := "git commit "
+	if len(commits) > 1 {
+		label = "git commits "
+	}
+	return fmt.Sprintf("Produced from %s%s, at %s%s.", runsText(len(records)), where, label, joinAnd(parts))
+}
+
+func runsText(n int) string {
+	if n == 1 {
+		return "1 run"
+	}
+	return strconv.Itoa(n) + " runs"
 }

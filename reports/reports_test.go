@@ -167,9 +167,9 @@ func TestCaptionsFromData(t *testing.T) {
 	if missing != "" {
 		t.Fatal(missing)
 	}
-	// Per example, plaintext (2.0 + 2.2) / 2 s / 872 = 2.41 ms; he-ckks 3,000×, mpc-2pc 200×, cyphertalk 1.075× (1.1×).
-	for _, want := range []string{"per example", "on SST-2, plaintext 2.41 ms; relative to it (same table setting): CypherTalk 1.1×", "CypherTalk 1.1×", "he-ckks 3,000× (extrapolated)",
-		"mpc-2pc 200× (extrapolated)", "dp-forward 1.1×", "dp-sgd 1.0×", "on QQP"} {
+	// Per example, plaintext (2.0 + 2.2) / 2 s / 872 = 2.41 ms; HE-CKKS 3,000×, MPC-2PC 200×, CypherTalk 1.075× (1.1×).
+	for _, want := range []string{"per example", "on SST-2, plaintext 2.41 ms; relative to it (same table setting): CypherTalk 1.1×", "CypherTalk 1.1×", "HE-CKKS 3,000× (extrapolated)",
+		"MPC-2PC 200× (extrapolated)", "DP-Forward 1.1×", "DP-SGD 1.0×", "on QQP"} {
 		if !strings.Contains(caption, want) {
 			t.Errorf("inference caption %q lacks %q", caption, want)
 		}
@@ -178,7 +178,7 @@ func TestCaptionsFromData(t *testing.T) {
 	// Tuning per epoch (cloud + 1% client, × 1.05 for the mean of seeds, / 2 epochs): plaintext frozen 63.6 s,
 	// trainable 74.2 s. CypherTalk (frozen table, 125 s) compares with plaintext frozen: 1.04×, not 0.96× against
 	// the mean of both; dp-sgd has no table tag and compares with the mean: 404 / 261.3 = 3.1×.
-	for _, want := range []string{"per epoch", "plaintext 63.6 s to 74.2 s", "CypherTalk 1.0×", "dp-sgd 3.1×"} {
+	for _, want := range []string{"per epoch", "plaintext 63.6 s to 74.2 s", "CypherTalk 1.0×", "DP-SGD 3.1×"} {
 		if !strings.Contains(caption, want) {
 			t.Errorf("tuning caption %q lacks %q", caption, want)
 		}
@@ -213,7 +213,7 @@ func TestSummaryStatistics(t *testing.T) {
 	if got := cell(t, tbl, row, "accuracy"); got != "0.825 ± 0.007" {
 		t.Errorf("plaintext accuracy cell %q", got)
 	}
-	he := findRow(t, tbl, "SST-2", "he-ckks", "")
+	he := findRow(t, tbl, "SST-2", "HE-CKKS", "")
 	inf := cell(t, tbl, he, "private-inference (s/example)")
 	// 6000 s and 6600 s over 872 examples: mean 7.22 s, extrapolated.
 	if !strings.HasPrefix(inf, "7.22 ± ") || !strings.HasSuffix(inf, "*") {
@@ -222,7 +222,7 @@ func TestSummaryStatistics(t *testing.T) {
 	if cell(t, tbl, row, "preprocessing (s)") != "–" {
 		t.Errorf("plaintext has no preprocessing, cell %q", cell(t, tbl, row, "preprocessing (s)"))
 	}
-	dp := findRow(t, tbl, "SST-2", "dp-sgd", "ε=3")
+	dp := findRow(t, tbl, "SST-2", "DP-SGD", "ε=3")
 	if got := cell(t, tbl, dp, "ε"); got != "3" {
 		t.Errorf("dp-sgd ε cell %q", got)
 	}
@@ -363,7 +363,7 @@ func TestVariantLabels(t *testing.T) {
 		"CypherTalk gaussian σ=1, no recovery, max_train=200, steps=200",
 		"CypherTalk gaussian σ=1, no recovery, max_train=400",
 		"CypherTalk tilt:angle=0.1,gaussian:sigma=1;π, awareness+function recovery, max_train=200",
-		"dp-sgd ε=8, max_train=200",
+		"DP-SGD ε=8, max_train=200",
 	}
 	slices.Sort(labels)
 	if !slices.Equal(labels, want) {

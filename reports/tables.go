@@ -194,7 +194,15 @@ func summaryTable(settings []*setting, scales map[string]costScale) *Table {
 	cols = append(cols, column{title: "attack top-1", key: "attack_top1", format: percent,
 		value: func(s *setting) (stat, bool) { st, _ := s.strongestAttack(); return st, false },
 		skip:  noAttacks})
-	return buildTable("summary", "Summary: mean ± sd over seeds", settings, cols)
+	return withInsecureNote(buildTable("summary", "Summary: mean ± sd over seeds", settings, cols), settings)
+}
+
+// withInsecureNote adds the footnote on insecure test parameters when a setting of the table used them.
+func withInsecureNote(t *Table, settings []*setting) *Table {
+	if slices.ContainsFunc(settings, func(s *setting) bool { return s.Insecure }) {
+		t.Notes = append(t.Notes, insecureNote)
+	}
+	return t
 }
 
 func noAttacks(settings []*setting) bool {
@@ -271,5 +279,9 @@ func attacksTable(settings []*setting) *Table {
 		t.Rows = append(t.Rows, row)
 		t.csvRows = append(t.csvRows, csvRow)
 	}
-	return t
+	var shown []*setting
+	for _, ar := range rows {
+		shown = append(shown, ar.s)
+	}
+	return withInsecureNote(t, shown)
 }

@@ -11,6 +11,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 )
 
 // costScale says how a time figure normalises each run's seconds.
@@ -85,16 +87,44 @@ type barRow struct {
 	valueText    string
 }
 
-// hbars draws horizontal bars on a log x axis. Each bar runs from the axis minimum to the total and is split
-// into party segments in proportion to each party's share of the total (on a log axis, stacked segments
-// would misstate the shares). Extrapolated bars are lighter and hatched. No gonum plotter does proportional
-// splits or hatching, hence this one.
+// hbars draws horizontal bars on a log x axis. Each bar runs from the axis minimum to the total; on a log axis
+// a stack cannot be drawn by adding segment lengths (4.2 s of 15.9 s would end near 0.4 s), so the party
+// segments are split at cumulative seconds read off the axis: the client's segment ends at the client's
+// seconds, the cloud's at client + cloud, the dealer's at the total (barRow.segments). Extrapolated bars are
+// lighter and hatched. No gonum plotter splits bars at data values on a log axis or hatches, hence this one.
 type hbars struct {
 	rows       []barRow // row i is drawn at y = len(rows)-1-i (first row on top)
 	xmin, xmax float64
 }
 
 const barThickness = 0.68 // in row units
+
+// barSegment is one party's part of a bar, in seconds on the x axis: it is drawn from From to To.
+type barSegment struct {
+	Party    int // index into parties
+	From, To float64
+}
+
+// segments splits a bar at cumulative party seconds, starting at the axis minimum xmin: a segment ends at
+// the sum of the seconds of its party and the parties before it. Parties without time have no segment; a
+// segment that would end below xmin is left out (too small to show on the axis).
+func (r barRow) segments(xmin float64) []barSegment {
+	var out []barSegment
+	from, cum := xmin, 0.0
+	for k := range parties {
+		if r.party[k] <= 0 {
+			continue
+		}
+		cum += r.party[k]
+		to := math.Min(cum, r.total)
+		if to <= from {
+			continue
+		}
+		out = append(out, barSegment{Party: k, From: from, To: to})
+		from = to
+	}
+	return out
+}
 
 func (b *hbars) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
@@ -111,18 +141,12 @@ func (b *hbars) Plot(c draw.Canvas, p *plot.Plot) {
 			continue
 		}
 		x1 := trX(r.total)
-		x := x0
-		for k := range parties {
-			if r.party[k] <= 0 {
-				continue
-			}
-			w := (x1 - x0) * vg.Length(r.party[k]/r.total)
-			fill := partyColors[k]
+		for _, seg := range r.segments(p.X.Min) {
+			fill := partyColors[seg.Party]
 			if r.extrapolated {
 				fill = lighten(fill, 0.55)
 			}
-			c.FillPolygon(fill, rectPoints(x, y0, x+w, y1))
-			x += w
+			c.FillPolygon(fill, rectPoints(trX(seg.From), y0, trX(seg.To), y1))
 		}
 		if r.extrapolated {
 			hatch(&c, x0, y0, x1, y1)
@@ -255,14 +279,14 @@ func groupThousands(digits string) string {
 	return b.String()
 }
 
-// timeRowKey identifies a bar row across task panels: the method's registry name (plaintext is the reference),
+// timeRowKey identifies a bar row across task panels: the method's registry name (method.IsReference),
 // its display name and the variant.
 type timeRowKey struct{ method, name, variant string }
 
 func rowKey(s *setting) timeRowKey { return timeRowKey{s.Method, s.Name, s.Variant} }
 
 // timeCell is one setting's cost in one task panel; ok when there is a positive cost to draw. table is the
-// setting's "table" tag: a method is compared with plaintext at the same table setting.
+// setting's "table" tag: a method is compared with the reference at the same table setting.
 type timeCell struct {
 	gs    groupSeconds
 	ok    bool
@@ -347,7 +371,7 @@ func timeFigure(settings []*setting, group, title string) (figure, string, strin
 				row.extrapolated = c.gs.Extrapolated
 				anyExtrapolated = anyExtrapolated || row.extrapolated
 				row.valueText = formatDuration(row.total)
-				if ref := plaintextReference(cells[task], c.table); ref > 0 && key.method != "plaintext" {
+				if ref := referenceCost(cells[task], c.table); ref > 0 && !method.IsReference(key.method) {
 					row.valueText += " (" + formatRatio(row.total/ref) + ")"
 				}
 			}
@@ -382,9 +406,14 @@ func timeFigure(settings []*setting, group, title string) (figure, string, strin
 		legend = append(legend, legendEntry{text: "extrapolated from a measured sample",
 			thumbs: []plot.Thumbnailer{swatch{fill: lighten(color.RGBA{0x80, 0x80, 0x80, 0xff}, 0.55), hatched: true}}})
 	}
-	note := "Bar length: total wall time over parties (mean over seeds); colours split it by each party's share."
+	note := "Bar: total wall time over parties (mean over seeds). Colours split it at cumulative seconds read " +
+		"off the axis: the client's part ends at the client's seconds, the cloud's at client + cloud (a part " +
+		"that ends left of the axis is not visible)."
 	if hasRatio(cells) {
-		note += " (n×) = multiple of plaintext at the same table setting."
+		note += " (n×) = multiple of " + referenceName(rowSettings) + " at the same table setting."
+	}
+	if slices.ContainsFunc(rowSettings, func(s *setting) bool { return s.Insecure }) {
+		note += " " + insecureNote
 	}
 	for _, task := range tasks {
 		if n := taskNote(task); n != "" {
@@ -443,19 +472,19 @@ func partyUsed(cells map[string]map[timeRowKey]timeCell, k int) bool {
 
 func hasRatio(cells map[string]map[timeRowKey]timeCell) bool {
 	for _, byKey := range cells {
-		if plaintextReference(byKey, "") > 0 {
+		if referenceCost(byKey, "") > 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// plaintextReference is the cost a setting is compared with: the mean over the task's plaintext settings
-// with the same table tag, else over all its plaintext settings (0 when there is none).
-func plaintextReference(byKey map[timeRowKey]timeCell, table string) float64 {
+// referenceCost is the cost a setting is compared with: the mean over the task's settings of the reference
+// method (method.IsReference) with the same table tag, else over all of them (0 when there is none).
+func referenceCost(byKey map[timeRowKey]timeCell, table string) float64 {
 	var same, all []float64
 	for key, c := range byKey {
-		if key.method != "plaintext" || !c.ok {
+		if !method.IsReference(key.method) || !c.ok {
 			continue
 		}
 		all = append(all, c.gs.Total.Mean)
@@ -489,8 +518,8 @@ func titleCase(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// timeCaptionPart summarises one task: plaintext's cost, then each other method's as a multiple of
-// plaintext at the same table setting (a range over the method's settings), or in seconds without plaintext.
+// timeCaptionPart summarises one task: the reference method's cost, then each other method's as a multiple of
+// the reference at the same table setting (a range over the method's settings), or in seconds without one.
 func timeCaptionPart(task string, byKey map[timeRowKey]timeCell, rows []*setting) string {
 	type agg struct {
 		xs           []float64
@@ -499,13 +528,14 @@ func timeCaptionPart(task string, byKey map[timeRowKey]timeCell, rows []*setting
 	per := map[string]*agg{}
 	var names []string
 	var plain []float64
-	hasPlain := plaintextReference(byKey, "") > 0
+	hasPlain := referenceCost(byKey, "") > 0
+	refName := referenceName(rows)
 	for _, s := range rows {
 		c, has := byKey[rowKey(s)]
 		if !has || !c.ok {
 			continue
 		}
-		if s.Method == "plaintext" {
+		if method.IsReference(s.Method) {
 			plain = append(plain, c.gs.Total.Mean)
 			continue
 		}
@@ -517,7 +547,7 @@ func timeCaptionPart(task string, byKey map[timeRowKey]timeCell, rows []*setting
 		}
 		v := c.gs.Total.Mean
 		if hasPlain {
-			v /= plaintextReference(byKey, c.table)
+			v /= referenceCost(byKey, c.table)
 		}
 		a.xs = append(a.xs, v)
 		a.extrapolated = a.extrapolated || c.gs.Extrapolated
@@ -550,10 +580,21 @@ func timeCaptionPart(task string, byKey map[timeRowKey]timeCell, rows []*setting
 		plainText += " to " + hi
 	}
 	if len(parts) == 0 {
-		return fmt.Sprintf("on %s, plaintext %s", taskTitle(task), plainText)
+		return fmt.Sprintf("on %s, %s %s", taskTitle(task), refName, plainText)
 	}
-	return fmt.Sprintf("on %s, plaintext %s; relative to it (same table setting): %s",
-		taskTitle(task), plainText, joinAnd(parts))
+	return fmt.Sprintf("on %s, %s %s; relative to it (same table setting): %s",
+		taskTitle(task), refName, plainText, joinAnd(parts))
+}
+
+// referenceName is the display name of the reference method among settings (the first one's, in order), or
+// "the reference" when none is present.
+func referenceName(settings []*setting) string {
+	for _, s := range settings {
+		if method.IsReference(s.Method) {
+			return s.Name
+		}
+	}
+	return "the reference"
 }
 
 func joinAnd(parts []string) string {
