@@ -22,6 +22,13 @@ func scanJSONL(path string, latin1 bool, onHeader headerFunc, onRow rowFunc, onB
 	var cols []string
 	var fields []string
 	var null []bool
+	firstBad := ""
+	bad := func(line int, reason string) {
+		if firstBad == "" {
+			firstBad = fmt.Sprintf("line %d: %s", line, reason)
+		}
+		onBad(line, reason)
+	}
 	n, err := scanLines(path, func(line int, s string) error {
 		if strings.TrimSpace(s) == "" {
 			return nil
@@ -29,12 +36,12 @@ func scanJSONL(path string, latin1 bool, onHeader headerFunc, onRow rowFunc, onB
 		if latin1 {
 			s = decodeLatin1(s)
 		} else if off := invalidUTF8At(s); off >= 0 {
-			onBad(line, fmt.Sprintf("invalid UTF-8: byte 0x%02x at offset %d of the line (if the file is Latin-1, load it with encoding latin1)", s[off], off))
+			bad(line, fmt.Sprintf("invalid UTF-8: byte 0x%02x at offset %d of the line (if the file is Latin-1, load it with encoding latin1)", s[off], off))
 			return nil
 		}
 		obj, reason := parseJSONObject(s)
 		if reason != "" {
-			onBad(line, reason)
+			bad(line, reason)
 			return nil
 		}
 		if cols == nil {
@@ -61,7 +68,10 @@ func scanJSONL(path string, latin1 bool, onHeader headerFunc, onRow rowFunc, onB
 		return fmt.Errorf("read %s: empty file", path)
 	}
 	if cols == nil {
-		return fmt.Errorf("read %s: no line is a JSON object, so there are no columns", path)
+		if firstBad == "" {
+			return fmt.Errorf("read %s: no line is a JSON object, so there are no columns", path)
+		}
+		return fmt.Errorf("read %s: no line is a JSON object, so there are no columns (first: %s)", path, firstBad)
 	}
 	return nil
 }

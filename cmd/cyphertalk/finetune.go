@@ -30,8 +30,7 @@ type finetuneOpts struct {
 	freeze      bool
 	ft          finetune.Config
 	pt          pretrain.Config
-	custom      datasets.CustomSpec
-	customDev   string
+	custom      customData
 }
 
 func newFinetuneCmd(g *globals) *cobra.Command {
@@ -58,12 +57,7 @@ and print a table of mean ± sd over seeds.`,
 	f.BoolVar(&o.freeze, "freeze-table", false, "freeze the token-embedding table (same as --table frozen)")
 	f.StringSliceVar(&o.inits, "init", nil, "starting points to compare: pretrained, scratch")
 	f.StringSliceVar(&o.tables, "table", nil, "token-table regimes to compare: trainable, frozen")
-	f.StringVar(&o.custom.Path, "train-file", "", "bring your own data: a TSV (with header) or .parquet file of training examples (task \"custom\")")
-	f.StringVar(&o.customDev, "dev-file", "", "the custom task's evaluation file (same columns); default: a seeded 10% of --train-file")
-	f.StringVar(&o.custom.TextA, "text-a", "sentence", "custom data: name of the text column")
-	f.StringVar(&o.custom.TextB, "text-b", "", "custom data: name of the second text column, for pairs")
-	f.StringVar(&o.custom.Label, "label", "label", "custom data: name of the label column")
-	f.StringSliceVar(&o.custom.Labels, "labels", nil, "custom data: ordered label names (class k = k-th name); default: sorted distinct labels")
+	addCustomDataFlags(cmd, &o.custom)
 	pretrainFlags(cmd, &o.pt)
 	return cmd
 }
@@ -71,6 +65,10 @@ and print a table of mean ± sd over seeds.`,
 type runKey struct{ task, init, table string }
 
 func runFinetune(cmd *cobra.Command, g *globals, o *finetuneOpts) error {
+	// Cheap checks of every input first: nothing below may fail only after a long pre-training.
+	if err := o.custom.validate(cmd, "task"); err != nil {
+		return err
+	}
 	if len(o.inits) == 0 {
 		o.inits = []string{"pretrained"}
 		if o.fromScratch {
@@ -97,7 +95,7 @@ func runFinetune(cmd *cobra.Command, g *globals, o *finetuneOpts) error {
 	if err != nil {
 		return err
 	}
-	if o.custom.Path == "" {
+	if !o.custom.enabled() {
 		for _, task := range o.tasks { // fail before a long pre-training, not after it
 			if _, err := datasets.Task(task); err != nil {
 				return err
@@ -122,7 +120,7 @@ func runFinetune(cmd *cobra.Command, g *globals, o *finetuneOpts) error {
 	results := map[runKey][]*finetune.Result{}
 	var order []runKey
 	out := cmd.OutOrStdout()
-	if o.custom.Path != "" {
+	if o.custom.enabled() {
 		o.tasks = []string{datasets.CustomTaskName}
 	}
 	for _, task := range o.tasks {
@@ -130,7 +128,12 @@ func runFinetune(cmd *cobra.Command, g *globals, o *finetuneOpts) error {
 		var train []datasets.Example
 		var dev *finetune.Encoded
 		if task == datasets.CustomTaskName {
-			info, train, dev, err = loadCustom(o.custom, o.customDev, tok, o.maxEval, preset.MaxLen)
+			var c *customTask
+			if c, err = o.custom.load(); err == nil {
+				info, train = c.info, c.train
+				dev = finetune.Encode(tok, datasets.Subsample(c.dev, o.maxEval, 0), preset.MaxLen)
+				noteMaxTrainCap(cmd.ErrOrStderr(), o.custom.spec.Path, len(train), o.maxTrain)
+			}
 		} else {
 			info, train, dev, err = loadTask(dir, tok, task, o.maxEval, preset.MaxLen)
 		}
@@ -191,54 +194,6 @@ func loadTask(dir string, tok *wordpiece.Tokenizer, task string, maxEval, T int)
 	slog.Info("task loaded", "task", task, "train", len(trainSet.Examples), "private_pool", len(private),
 		"malformed_train_rows", len(trainSet.Malformed), "dev", len(dev))
 	return info, private, finetune.Encode(tok, dev, T), nil
-}
-
-// loadCustom reads a researcher's own classification data. All of it is the client's private data (no public
-// pool is split off); the evaluation set is --dev-file, or a seeded 10% held out of the training file.
-func loadCustom(spec datasets.CustomSpec, devFile string, tok *wordpiece.Tokenizer, maxEval, T int) (datasets.TaskInfo, []datasets.Example, *finetune.Encoded, error) {
-	set, names, err := datasets.LoadCustom(spec)
-	if err != nil {
-		return datasets.TaskInfo{}, nil, nil, err
-	}
-	train := set.Examples
-	var dev []datasets.Example
-	if devFile != "" {
-		devSpec := spec
-		devSpec.Path, devSpec.Labels = devFile, names
-		devSet, _, err := datasets.LoadCustom(devSpec)
-		if err != nil {
-			return datasets.TaskInfo{}, nil, nil, err
-		}
-		dev = devSet.Examples
-	} else {
-		held := datasets.Subsample(train, len(train)/10, 0)
-		inHeld := map[datasets.Example]int{}
-		for _, ex := range held {
-			inHeld[ex]++
-		}
-		train = nil
-		for _, ex := range set.Examples {
-			if inHeld[ex] > 0 {
-				inHeld[ex]--
-				continue
-			}
-			train = append(train, ex)
-		}
-		dev = held
-	}
-	numLabels := len(names)
-	for _, ex := range append(append([]datasets.Example(nil), train...), dev...) {
-		numLabels = max(numLabels, int(ex.Label)+1)
-	}
-	info := datasets.TaskInfo{Name: datasets.CustomTaskName, NumLabels: numLabels, Pair: spec.TextB != "",
-		Metrics: []string{"accuracy"}}
-	if numLabels == 2 {
-		info.Metrics = append(info.Metrics, "f1")
-	}
-	dev = datasets.Subsample(dev, maxEval, 0)
-	slog.Info("custom task loaded", "file", spec.Path, "train", len(train), "dev", len(dev), "labels", names,
-		"malformed_rows", len(set.Malformed))
-	return info, train, finetune.Encode(tok, dev, T), nil
 }
 
 func trainSubsample(private []datasets.Example, seed uint64, n int, tok *wordpiece.Tokenizer, T int) *finetune.Encoded {
