@@ -265,3 +265,51 @@ func TestLearningRateSchedule(t *testing.T) {
 		}
 	}
 }
+
+// TestGradientsHook: a trainer built with a GradientsFn applies the gradients the hook returns (here zero: the
+// weights stay put although the loss is non-zero) and reports the hook's loss and extras; nil is plain backprop.
+func TestGradientsHook(t *testing.T) {
+	m := nano(t, 4)
+	warm, err := m.NewTrainer(Optim{LearningRate: 1e-2}, classifierLoss(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := warm.Step(randomBatch(m.Preset, 1)...); err != nil { // creates the variables
+		t.Fatal(err)
+	}
+	w := mustVar(t, m, "/encoder/layer_0/ffn_in/dense", "weights")
+	before := tensors.MustCopyFlatData[float32](w.MustValue())
+	zero := func(ctx *context.Context, in []*Node, loss LossFn) (*Node, []*Node, []*Node) {
+		l, _, grads := BackpropGradients(ctx, in, loss)
+		for i, g := range grads {
+			grads[i] = ZerosLike(g)
+		}
+		return l, []*Node{MulScalar(l, 2)}, grads
+	}
+	tr, err := m.NewTrainerWithGradients(Optim{LearningRate: 1e-2, ClipNorm: 1, Scope: "adam_zero"}, classifierLoss(m), zero)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Finalize()
+	loss, extras, err := tr.Step(randomBatch(m.Preset, 2)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loss <= 0 || len(extras) != 1 || extras[0] != 2*loss {
+		t.Errorf("loss %v extras %v", loss, extras)
+	}
+	if !slices.Equal(before, tensors.MustCopyFlatData[float32](w.MustValue())) {
+		t.Error("zero gradients moved the weights")
+	}
+	plain, err := m.NewTrainerWithGradients(Optim{LearningRate: 1e-2, Scope: "adam_plain"}, classifierLoss(m), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Finalize()
+	if _, _, err := plain.Step(randomBatch(m.Preset, 2)...); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(before, tensors.MustCopyFlatData[float32](w.MustValue())) {
+		t.Error("the default gradients did not move the weights")
+	}
+}

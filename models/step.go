@@ -53,8 +53,28 @@ type Trainer struct {
 	step  int
 }
 
+// GradientsFn computes a training step's loss, extra metrics and the gradients the optimizer applies, one per
+// trainable variable in use, in ctx.IterVariables order (as ctx.BuildTrainableVariablesGradientsGraph returns
+// them). It is the hook a privacy mechanism wraps to change how a step's gradient is made (per-example clipping
+// and noise for DP-SGD); Optim.ClipNorm still clips the result unless it is 0.
+type GradientsFn func(ctx *context.Context, inputs []*Node, loss LossFn) (l *Node, extras, grads []*Node)
+
+// BackpropGradients is the default GradientsFn: the loss on the whole batch and its gradient.
+func BackpropGradients(ctx *context.Context, inputs []*Node, loss LossFn) (*Node, []*Node, []*Node) {
+	l, extras := loss(ctx, inputs)
+	return l, extras, ctx.BuildTrainableVariablesGradientsGraph(l)
+}
+
 // NewTrainer compiles lazily on the first Step; which variables train is decided by their Trainable flag then.
 func (m *Model) NewTrainer(optim Optim, loss LossFn) (*Trainer, error) {
+	return m.NewTrainerWithGradients(optim, loss, BackpropGradients)
+}
+
+// NewTrainerWithGradients is NewTrainer with the gradients computed by grads (nil: BackpropGradients).
+func (m *Model) NewTrainerWithGradients(optim Optim, loss LossFn, gradients GradientsFn) (*Trainer, error) {
+	if gradients == nil {
+		gradients = BackpropGradients
+	}
 	if optim.LearningRate <= 0 {
 		return nil, fmt.Errorf("learning rate must be positive, got %v", optim.LearningRate)
 	}
@@ -74,8 +94,7 @@ func (m *Model) NewTrainer(optim Optim, loss LossFn) (*Trainer, error) {
 	exec, err := context.NewExec(m.Backend, m.Ctx, func(ctx *context.Context, inputs []*Node) []*Node {
 		g := inputs[0].Graph()
 		ctx.SetTraining(g, true)
-		l, extras := loss(ctx, inputs)
-		grads := ctx.BuildTrainableVariablesGradientsGraph(l)
+		l, extras, grads := gradients(ctx, inputs, loss)
 		if optim.ClipNorm > 0 {
 			grads = ClipByGlobalNorm(grads, optim.ClipNorm)
 		}

@@ -15,9 +15,9 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/cyphertalk/cyphertalk-go/datasets"
-	"github.com/cyphertalk/cyphertalk-go/internal/progress"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
+	"github.com/cyphertalk/cyphertalk-go/models/train"
 )
 
 // MPCFormerApprox is the variant this package distils by default (MPCFormer, Li et al., ICLR 2023): GELU →
@@ -67,13 +67,13 @@ type Report struct {
 // Distill makes the crypto-friendly student of teacher (a model fine-tuned on the task): a copy of the teacher's
 // weights with cfg.Approx set, trained on train's examples to match the teacher's logits (and hidden states).
 // Which weights train follows the teacher's Trainable flags.
-func Distill(ctx stdctx.Context, teacher *models.Model, info datasets.TaskInfo, train *finetune.Encoded, cfg DistillConfig) (*models.Model, *Report, error) {
+func Distill(ctx stdctx.Context, teacher *models.Model, info datasets.TaskInfo, data *finetune.Encoded, cfg DistillConfig) (*models.Model, *Report, error) {
 	start := time.Now()
 	p := teacher.Preset
 	B := p.BatchSize
 	switch {
-	case train.N < B:
-		return nil, nil, fmt.Errorf("distilling %s: %d training examples is fewer than one batch of %d", info.Name, train.N, B)
+	case data.N < B:
+		return nil, nil, fmt.Errorf("distilling %s: %d training examples is fewer than one batch of %d", info.Name, data.N, B)
 	case cfg.Epochs <= 0 || cfg.LearningRate <= 0 || cfg.Temperature <= 0 || cfg.HiddenWeight < 0:
 		return nil, nil, fmt.Errorf("distilling %s: epochs, learning rate and temperature must be positive, hidden weight ≥ 0", info.Name)
 	}
@@ -81,7 +81,7 @@ func Distill(ctx stdctx.Context, teacher *models.Model, info datasets.TaskInfo, 
 		return nil, nil, fmt.Errorf("distilling %s: %w", info.Name, err)
 	}
 	k := max(info.NumLabels, 1)
-	targets, err := teacherTargets(teacher, train, k, cfg.HiddenWeight > 0)
+	targets, err := teacherTargets(teacher, data, k, cfg.HiddenWeight > 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("distilling %s: teacher targets: %w", info.Name, err)
 	}
@@ -91,12 +91,12 @@ func Distill(ctx stdctx.Context, teacher *models.Model, info datasets.TaskInfo, 
 	}
 	approx := cfg.Approx
 	student.Approx = &approx
-	rep := &Report{TrainExamples: train.N}
-	if rep.KDLossBefore, err = studentKDLoss(student, info, train, targets.logits, k, cfg.Temperature); err != nil {
+	rep := &Report{TrainExamples: data.N}
+	if rep.KDLossBefore, err = studentKDLoss(student, info, data, targets.logits, k, cfg.Temperature); err != nil {
 		return nil, nil, fmt.Errorf("distilling %s: %w", info.Name, err)
 	}
 
-	perEpoch := train.N / B
+	perEpoch := data.N / B
 	total := perEpoch * cfg.Epochs
 	trainer, err := student.NewTrainer(models.Optim{LearningRate: cfg.LearningRate, WarmupSteps: int(cfg.WarmupFrac * float64(total)),
 		TotalSteps: total, WeightDecay: cfg.WeightDecay, ClipNorm: 1, Scope: "adam_distill"},
@@ -107,36 +107,30 @@ func Distill(ctx stdctx.Context, teacher *models.Model, info datasets.TaskInfo, 
 		return nil, nil, fmt.Errorf("distilling %s: %w", info.Name, err)
 	}
 	defer trainer.Finalize()
-	var bar *progress.Bar
-	if cfg.Progress {
-		bar = progress.New(total, "distilling "+info.Name)
-	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0xd157))
-	order := make([]int, train.N)
-	for i := range order {
-		order[i] = i
-	}
-	for epoch := range cfg.Epochs {
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		var sum float64
-		for s := range perEpoch {
-			if err := ctx.Err(); err != nil {
-				return nil, nil, fmt.Errorf("distillation interrupted in epoch %d: %w", epoch+1, err)
-			}
-			idx := order[s*B : (s+1)*B]
-			loss, _, err := trainer.Step(targets.batch(train.Batch(idx, B, k == 1), idx)...)
+	rows := train.NewShuffled(data.N, B, rand.New(rand.NewPCG(cfg.Seed, 0xd157)))
+	loop := train.Loop[[]*tensors.Tensor]{Name: "distillation", Steps: total, StepsPerEpoch: perEpoch,
+		Progress: cfg.Progress, Label: "distilling " + info.Name,
+		Batches: func(step int) ([]*tensors.Tensor, error) {
+			idx := rows.Rows(step)
+			return targets.batch(data.Batch(idx, B, k == 1), idx), nil
+		},
+		Step: func(ctx stdctx.Context, step int, batch []*tensors.Tensor) (train.Output, error) {
+			out, err := finetune.TrainerStep(trainer)(ctx, step, batch)
 			if err != nil {
-				return nil, nil, fmt.Errorf("distilling %s: %w", info.Name, err)
+				return out, fmt.Errorf("distilling %s: %w", info.Name, err)
 			}
-			sum += float64(loss)
-			bar.Add(1)
-		}
-		rep.Curve = append(rep.Curve, sum/float64(perEpoch))
-		slog.Debug("distillation epoch", "task", info.Name, "epoch", epoch+1, "loss", rep.Curve[epoch])
+			return out, nil
+		}}
+	run, err := loop.Run(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
-	bar.Finish()
+	rep.Curve = run.Losses()
+	for _, pt := range run.Curve {
+		slog.Debug("distillation epoch", "task", info.Name, "epoch", pt.Epoch, "loss", pt.Loss)
+	}
 	rep.Steps = trainer.Steps()
-	if rep.KDLossAfter, err = studentKDLoss(student, info, train, targets.logits, k, cfg.Temperature); err != nil {
+	if rep.KDLossAfter, err = studentKDLoss(student, info, data, targets.logits, k, cfg.Temperature); err != nil {
 		return nil, nil, fmt.Errorf("distilling %s: %w", info.Name, err)
 	}
 	rep.Seconds = time.Since(start).Seconds()

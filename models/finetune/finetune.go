@@ -1,6 +1,6 @@
 // Package finetune owns supervised fine-tuning and evaluation of an encoder on a classification or regression
-// task: encoding examples into fixed-shape batches, the seeded training loop (AdamW, warm-up + linear decay,
-// fixed batch, the last partial batch dropped), batched inference, and the task metrics and wall times.
+// task: encoding examples into fixed-shape batches, the seeded training run (on the shared loop of models/train:
+// AdamW, warm-up + linear decay, fixed batch, the last partial batch dropped), batched inference, and the task metrics and wall times.
 // The shaking protocol reuses its pieces with π-encoded ids: Encoded is what a client uploads.
 package finetune
 
@@ -17,8 +17,8 @@ import (
 
 	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
-	"github.com/cyphertalk/cyphertalk-go/internal/progress"
 	"github.com/cyphertalk/cyphertalk-go/models"
+	"github.com/cyphertalk/cyphertalk-go/models/train"
 )
 
 // Encoded is a tokenised example set: flat [N,T] ids, segments and masks plus labels.
@@ -143,16 +143,16 @@ func NewTrainer(m *models.Model, k int, optim models.Optim) (*models.Trainer, er
 
 // Train fine-tunes m on train; which variables train follows their Trainable flags (freeze the token table
 // with m.SetTokenTableTrainable(false) first).
-func Train(ctx stdctx.Context, m *models.Model, info datasets.TaskInfo, train *Encoded, cfg Config) (*Result, error) {
+func Train(ctx stdctx.Context, m *models.Model, info datasets.TaskInfo, data *Encoded, cfg Config) (*Result, error) {
 	B := m.Preset.BatchSize
-	if train.N < B {
-		return nil, fmt.Errorf("fine-tuning %s: %d training examples is fewer than one batch of %d", info.Name, train.N, B)
+	if data.N < B {
+		return nil, fmt.Errorf("fine-tuning %s: %d training examples is fewer than one batch of %d", info.Name, data.N, B)
 	}
 	if cfg.Epochs <= 0 {
 		return nil, fmt.Errorf("fine-tuning %s: epochs must be positive", info.Name)
 	}
 	k := NumOutputs(info)
-	perEpoch := train.N / B
+	perEpoch := data.N / B
 	total := perEpoch * cfg.Epochs
 	trainer, err := NewTrainer(m, k, models.Optim{LearningRate: cfg.LearningRate, WarmupSteps: int(cfg.WarmupFrac * float64(total)),
 		TotalSteps: total, WeightDecay: cfg.WeightDecay, ClipNorm: 1, Scope: "adam_finetune"})
@@ -160,37 +160,24 @@ func Train(ctx stdctx.Context, m *models.Model, info datasets.TaskInfo, train *E
 		return nil, err
 	}
 	defer trainer.Finalize()
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
-	res := &Result{TrainExamples: train.N}
-	var bar *progress.Bar
-	if cfg.Progress {
-		bar = progress.New(total, cfg.Label)
+	rows := train.NewShuffled(data.N, B, rand.New(rand.NewPCG(cfg.Seed, 0x5eed)))
+	loop := train.Loop[[]*tensors.Tensor]{Name: "fine-tuning", Steps: total, StepsPerEpoch: perEpoch,
+		Progress: cfg.Progress, Label: cfg.Label,
+		Batches: func(step int) ([]*tensors.Tensor, error) { return data.Batch(rows.Rows(step), B, k == 1), nil },
+		Step:    TrainerStep(trainer)}
+	run, err := loop.Run(ctx)
+	if err != nil {
+		return nil, err
 	}
-	order := make([]int, train.N)
-	for i := range order {
-		order[i] = i
+	return &Result{TrainExamples: data.N, TrainSecondsPerEpoch: run.EpochSeconds, Curve: run.Losses(), Steps: trainer.Steps()}, nil
+}
+
+// TrainerStep is a train.Step running a compiled trainer step on the batch; the curve records its loss.
+func TrainerStep(t *models.Trainer) train.Step[[]*tensors.Tensor] {
+	return func(_ stdctx.Context, _ int, batch []*tensors.Tensor) (train.Output, error) {
+		loss, extras, err := t.Step(batch...)
+		return train.Output{Loss: float64(loss), Extras: extras}, err
 	}
-	for epoch := range cfg.Epochs {
-		start := time.Now()
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		var sum float64
-		for s := range perEpoch {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("fine-tuning interrupted in epoch %d: %w", epoch+1, err)
-			}
-			loss, _, err := trainer.Step(train.Batch(order[s*B:(s+1)*B], B, k == 1)...)
-			if err != nil {
-				return nil, err
-			}
-			sum += float64(loss)
-			bar.Add(1)
-		}
-		res.TrainSecondsPerEpoch = append(res.TrainSecondsPerEpoch, time.Since(start).Seconds())
-		res.Curve = append(res.Curve, sum/float64(perEpoch))
-	}
-	bar.Finish()
-	res.Steps = trainer.Steps()
-	return res, nil
 }
 
 // Predict runs inference over all of e and returns one prediction per example: the argmax class, or the

@@ -2,8 +2,6 @@ package pretrain
 
 import (
 	stdctx "context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
@@ -20,9 +19,10 @@ import (
 
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
 	"github.com/cyphertalk/cyphertalk-go/internal/atomicfile"
-	"github.com/cyphertalk/cyphertalk-go/internal/progress"
+	"github.com/cyphertalk/cyphertalk-go/internal/recipecache"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/embedinit"
+	"github.com/cyphertalk/cyphertalk-go/models/train"
 )
 
 // Config is everything that determines a pre-trained checkpoint (and so its cache key).
@@ -51,16 +51,26 @@ func DefaultConfig(preset string) Config {
 		PublicTasks: []string{"sst2", "qqp"}, TableInit: "ppmi", TableStd: 0.04, PairObjective: true, HeldOut: 0.02}
 }
 
-// Key is the cache key: a hash of the config, the corpus checksum and the vocabulary.
-func (c Config) Key(corpusChecksum, vocabFingerprint string) string {
-	b, _ := json.Marshal(struct {
-		Format string
+// cacheVersion is the format version of the pre-training recipe (and of an entry's result.json).
+const cacheVersion = "pretrain/1"
+
+// cacheKey is the recipe-cache key of a pre-training: the config, the corpus checksum and the vocabulary.
+func (c Config) cacheKey(corpusChecksum, vocabFingerprint string) recipecache.Key {
+	return recipecache.Key{Kind: "pretrain", Name: c.Preset, Version: cacheVersion, Recipe: struct {
 		C      Config
 		Corpus string
 		Vocab  string
-	}{"pretrain/1", c, corpusChecksum, vocabFingerprint})
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])[:16]
+	}{c, corpusChecksum, vocabFingerprint}}
+}
+
+// Key is the cache key: the first 16 hex digits of the hash of the config, the corpus checksum and the
+// vocabulary. The checkpoint lives in <cache>/pretrain/<preset>-<key>/ (model.bin, result.json, manifest.json).
+func (c Config) Key(corpusChecksum, vocabFingerprint string) string {
+	h, err := c.cacheKey(corpusChecksum, vocabFingerprint).Hash()
+	if err != nil { // a Config always marshals; keep the signature simple
+		panic(err)
+	}
+	return h[:16]
 }
 
 // Result describes a finished (or cached) pre-training.
@@ -103,18 +113,67 @@ func Run(ctx stdctx.Context, dataDir string, tok *wordpiece.Tokenizer, cfg Confi
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(opts.CacheDir, "pretrain", cfg.Preset+"-"+cfg.Key(corpus.Checksum, tok.Fingerprint()))
-	metaPath := filepath.Join(dir, "result.json")
-	if b, err := os.ReadFile(metaPath); err == nil {
-		var r Result
-		if err := json.Unmarshal(b, &r); err == nil {
-			if _, err := os.Stat(r.Path); err == nil {
-				r.Cached = true
-				slog.Info("pre-trained model found in cache", "path", r.Path)
-				return &r, nil
-			}
+	key := cfg.cacheKey(corpus.Checksum, tok.Fingerprint())
+	cache := recipecache.New(opts.CacheDir, slog.Default())
+	final, err := cache.Path(key)
+	if err != nil {
+		return nil, err
+	}
+	var built *Result
+	entry, err := cache.GetOrBuild(ctx, key, recipecache.Options{Resume: true, Legacy: legacyEntry},
+		func(ctx stdctx.Context, dir string) error {
+			built, err = pretrainInto(ctx, dir, final, preset, corpus, tok, cfg, opts)
+			return err
+		})
+	if err != nil {
+		return nil, err
+	}
+	if entry.Built {
+		built.Path = filepath.Join(entry.Dir, "model.bin")
+		return built, nil
+	}
+	r, err := readResult(entry.Dir)
+	if err != nil { // the manifest vouched for the file: only a bug gets here
+		return nil, fmt.Errorf("cached pre-training in %s: %w", entry.Dir, err)
+	}
+	r.Path, r.Cached = filepath.Join(entry.Dir, "model.bin"), true
+	slog.Info("pre-trained model found in cache", "path", r.Path)
+	return r, nil
+}
+
+// readResult reads an entry's result.json.
+func readResult(dir string) (*Result, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil {
+		return nil, err
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("result.json: %w", err)
+	}
+	return &r, nil
+}
+
+// legacyEntry accepts a finished entry written before the cache kept manifests: a readable result.json and the
+// model beside it. (An unfinished one, holding only partial.*, is continued from its checkpoint instead.)
+func legacyEntry(dir string) error {
+	if _, err := readResult(dir); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "model.bin")); err != nil {
+		return err
+	}
+	for _, f := range []string{"partial.json", "partial.bin"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return fmt.Errorf("%s is left from an unfinished run", f)
 		}
 	}
+	return nil
+}
+
+// pretrainInto pre-trains into dir (continuing from a checkpoint there), which becomes the entry final.
+func pretrainInto(ctx stdctx.Context, dir, final string, preset models.Preset, corpus *Corpus, tok *wordpiece.Tokenizer,
+	cfg Config, opts Options) (*Result, error) {
 	start := time.Now()
 	m, err := models.New(preset, tok.VocabSize(), cfg.Seed)
 	if err != nil {
@@ -159,58 +218,58 @@ func Run(ctx stdctx.Context, dataDir string, tok *wordpiece.Tokenizer, cfg Confi
 		return nil, err
 	}
 	trainer.SetStep(first)
+	resumed := res.Curve
 	// A resumed run draws batches from a stream seeded by its starting step, so it does not replay the batches
 	// before the checkpoint. Adam's moments restart at a resume (only the weights are checkpointed).
 	smp := newSampler(trainView, tok, preset.MaxLen, cfg.MaskProb, cfg.PairObjective, cfg.Seed+uint64(first)*0x9e3779b9)
-	var bar *progress.Bar
-	if opts.Progress {
-		bar = progress.New(cfg.Steps, "pre-training "+cfg.Preset)
-		bar.Add(first)
-	}
 	every := opts.CheckpointEvery
 	if every <= 0 {
 		every = 100
 	}
-	var window float64
-	for step := first; step < cfg.Steps; step++ {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("pre-training interrupted at step %d: %w", step, err)
+	curveOf := func(pts []train.Point) []float64 {
+		out := slices.Clone(resumed)
+		for _, p := range pts {
+			out = append(out, p.Loss)
 		}
-		b := smp.batch(preset.BatchSize)
-		_, extras, err := trainer.Step(b.Tensors()...)
-		if err != nil {
-			return nil, err
-		}
-		window += float64(extras[0])
-		if (step+1)%20 == 0 {
-			res.Curve = append(res.Curve, window/20)
-			bar.Describe(fmt.Sprintf("pre-training %s (MLM loss %.2f)", cfg.Preset, window/20))
-			window = 0
-		}
-		bar.Add(1)
-		if (step+1)%every == 0 && step+1 < cfg.Steps {
-			if err := ckpt.save(m, step+1, res); err != nil {
-				return nil, err
-			}
-		}
-		if opts.onStep != nil {
-			opts.onStep(step)
-		}
+		return out
 	}
-	bar.Finish()
+	loop := train.Loop[*Batch]{Name: "pre-training", Start: first, Steps: cfg.Steps, CurveEvery: 20,
+		Progress: opts.Progress, Label: "pre-training " + cfg.Preset,
+		Describe: func(p train.Point) string { return fmt.Sprintf("pre-training %s (MLM loss %.2f)", cfg.Preset, p.Loss) },
+		Batches:  func(int) (*Batch, error) { return smp.batch(preset.BatchSize), nil },
+		Step: func(_ stdctx.Context, _ int, b *Batch) (train.Output, error) {
+			_, extras, err := trainer.Step(b.Tensors()...)
+			if err != nil {
+				return train.Output{}, err
+			}
+			return train.Output{Loss: float64(extras[0]), Extras: extras}, nil // the curve is the MLM loss
+		},
+		Checkpoint: train.Checkpoint{Every: every, Save: func(next int, pts []train.Point) error {
+			res.Curve = curveOf(pts)
+			return ckpt.save(m, next, res)
+		}},
+	}
+	if opts.onStep != nil {
+		loop.OnStep = func(s train.State) error { opts.onStep(s.Step); return nil }
+	}
+	run, err := loop.Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.Curve = curveOf(run.Curve)
 	res.Steps = cfg.Steps
 	res.HeldOutLoss, err = HeldOutLoss(m, &Sampler{newSampler(heldView, tok, preset.MaxLen, cfg.MaskProb, cfg.PairObjective, 7)}, 16)
 	if err != nil {
 		return nil, err
 	}
 	res.Seconds = time.Since(start).Seconds()
-	res.Path = filepath.Join(dir, "model.bin")
-	meta := map[string]string{"corpus_checksum": corpus.Checksum, "config_key": filepath.Base(dir)}
-	if err := m.Save(res.Path, meta); err != nil {
+	res.Path = filepath.Join(final, "model.bin")
+	meta := map[string]string{"corpus_checksum": corpus.Checksum, "config_key": filepath.Base(final)}
+	if err := m.Save(filepath.Join(dir, "model.bin"), meta); err != nil {
 		return nil, err
 	}
 	b, _ := json.MarshalIndent(res, "", "  ")
-	if err := atomicfile.Write(metaPath, b, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, "result.json"), b, 0o644); err != nil {
 		return nil, err
 	}
 	ckpt.remove()

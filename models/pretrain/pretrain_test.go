@@ -3,13 +3,18 @@ package pretrain
 import (
 	"bufio"
 	"context"
-	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
+	"github.com/cyphertalk/cyphertalk-go/internal/recipecache"
+	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
+	"github.com/cyphertalk/cyphertalk-go/models"
 )
 
 // sharedData finds the real data directory (../shared/data from the repository root, or $DATA_DIR).
@@ -138,6 +143,76 @@ func TestRunCachesCheckpoint(t *testing.T) {
 	}
 	if third.Cached || third.Path == first.Path {
 		t.Fatal("a different seed must not reuse the cached checkpoint")
+	}
+	// A damaged checkpoint is detected by the entry's manifest and pre-trained again.
+	if err := os.WriteFile(first.Path, []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Seed = 1
+	fourth, err := Run(context.Background(), dir, tok, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fourth.Cached || fourth.Path != first.Path {
+		t.Fatalf("damaged entry: cached %v, path %s (want %s rebuilt)", fourth.Cached, fourth.Path, first.Path)
+	}
+	if _, _, err := models.Load(fourth.Path, 1); err != nil {
+		t.Fatalf("rebuilt checkpoint does not load: %v", err)
+	}
+}
+
+// TestKeyUnchanged: the cache key is the hash the pre-training cache used before it moved onto the recipe cache,
+// so existing checkpoints (and the caches keyed by their paths) stay valid.
+func TestKeyUnchanged(t *testing.T) {
+	cfg := DefaultConfig("tiny")
+	b, _ := json.Marshal(struct {
+		Format string
+		C      Config
+		Corpus string
+		Vocab  string
+	}{"pretrain/1", cfg, "corpus-sum", "vocab-fp"})
+	h := sha256.Sum256(b)
+	if got, want := cfg.Key("corpus-sum", "vocab-fp"), hex.EncodeToString(h[:])[:16]; got != want {
+		t.Fatalf("key %s, the legacy key is %s", got, want)
+	}
+}
+
+// TestLegacyEntryAdopted: a finished entry written before manifests (result.json and model.bin only) is served
+// from the cache, not pre-trained again (the cancelled context would stop any training), and gets a manifest.
+func TestLegacyEntryAdopted(t *testing.T) {
+	dir, tok := smallDataDir(t, 500)
+	cfg := DefaultConfig("nano")
+	cfg.PublicTasks, cfg.TableInit = nil, "random"
+	corpus, err := BuildCorpus(dir, tok, cfg.PublicTasks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	entry := filepath.Join(cache, "pretrain", "nano-"+cfg.Key(corpus.Checksum, tok.Fingerprint()))
+	p, _ := models.LookupPreset("nano")
+	m, err := models.New(p, tok.VocabSize(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Save(filepath.Join(entry, "model.bin"), nil); err != nil {
+		t.Fatal(err)
+	}
+	old := Result{Path: filepath.Join(entry, "model.bin"), Config: cfg, Steps: cfg.Steps, HeldOutLoss: 6.5}
+	b, _ := json.Marshal(old)
+	if err := os.WriteFile(filepath.Join(entry, "result.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := Run(ctx, dir, tok, cfg, Options{CacheDir: cache})
+	if err != nil {
+		t.Fatalf("legacy entry not reused: %v", err)
+	}
+	if !res.Cached || res.Path != old.Path || res.HeldOutLoss != 6.5 {
+		t.Fatalf("legacy entry: %+v", res)
+	}
+	if _, err := os.Stat(filepath.Join(entry, recipecache.ManifestFile)); err != nil {
+		t.Errorf("legacy entry got no manifest: %v", err)
 	}
 }
 
