@@ -26,8 +26,8 @@ import (
 type Output struct {
 	// Loss is the value the curve records: the step's training loss, or another scalar the caller picks.
 	Loss float64
-	// Weight is Loss's weight in the curve's means (a step over a variable number of examples reports their
-	// count); 0 counts as 1.
+	// Weight is Loss's weight in the curve's means when the loop is Weighted (a step over a variable number
+	// of examples reports their count; 0 leaves the step out of the mean). Unweighted loops weigh steps equally.
 	Weight float64
 	// Extras are further scalars (e.g. the parts of the loss), for hooks and descriptions.
 	Extras []float32
@@ -51,7 +51,7 @@ func Wrap[B any](step Step[B], wrappers ...StepWrapper[B]) Step[B] {
 }
 
 // Point is one point of a loss curve: the mean Output.Loss over the steps up to Step (exclusive of earlier
-// points), weighted by Output.Weight. Epoch is the 1-based epoch it closes (0 for an interval point).
+// points), weighted by Output.Weight in a Weighted loop; an interval of weight 0 records no point. Epoch is the 1-based epoch it closes (0 for an interval point).
 type Point struct {
 	Step  int
 	Epoch int
@@ -92,6 +92,8 @@ type Loop[B any] struct {
 	// CurvePartial.
 	CurveEvery   int
 	CurvePartial bool
+	// Weighted means use Output.Weight (see Output); otherwise every step weighs 1.
+	Weighted bool
 
 	Batches Batches[B]
 	Step    Step[B]
@@ -183,9 +185,9 @@ func (l *Loop[B]) Run(ctx stdctx.Context) (*Result, error) {
 			return nil, err
 		}
 		res.Steps++
-		w := out.Weight
-		if w == 0 {
-			w = 1
+		w := 1.0
+		if l.Weighted {
+			w = out.Weight
 		}
 		sum += out.Loss * w
 		weight += w

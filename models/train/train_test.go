@@ -56,12 +56,17 @@ func TestCurveIntervalsAndEpochs(t *testing.T) {
 	}
 
 	ran = nil
-	l = constLoop(6, &ran, func(s int) float64 { return float64(s % 3) }) // weights 0→1, 1, 2
+	l = constLoop(6, &ran, func(s int) float64 { return float64(s % 3) }) // weights 0, 1, 2
 	l.StepsPerEpoch = 3
 	res, _ = l.Run(stdctx.Background())
-	// Epoch 1: losses 0,1,2 with weights 1,1,2 → 5/4; epoch 2: 3,4,5 with 1,1,2 → 17/4.
-	if want := []Point{{Step: 3, Epoch: 1, Loss: 1.25}, {Step: 6, Epoch: 2, Loss: 4.25}}; !slices.Equal(res.Curve, want) || len(res.EpochSeconds) != 2 {
-		t.Errorf("epochs: curve %v (want %v), epoch times %v", res.Curve, want, res.EpochSeconds)
+	if want := []Point{{Step: 3, Epoch: 1, Loss: 1}, {Step: 6, Epoch: 2, Loss: 4}}; !slices.Equal(res.Curve, want) || len(res.EpochSeconds) != 2 {
+		t.Errorf("unweighted epochs: curve %v (want %v), epoch times %v", res.Curve, want, res.EpochSeconds)
+	}
+	l.Weighted = true
+	res, _ = l.Run(stdctx.Background())
+	// Epoch 1: losses 0,1,2 with weights 0,1,2 → 5/3; epoch 2: 3,4,5 with 0,1,2 → 14/3.
+	if want := []Point{{Step: 3, Epoch: 1, Loss: 5.0 / 3}, {Step: 6, Epoch: 2, Loss: 14.0 / 3}}; !slices.Equal(res.Curve, want) {
+		t.Errorf("weighted epochs: curve %v (want %v)", res.Curve, want)
 	}
 }
 
