@@ -1,14 +1,14 @@
 package experiments
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -18,8 +18,8 @@ import (
 
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/experiments/results"
+	"github.com/cyphertalk/cyphertalk-go/internal/atomicfile"
 	"github.com/cyphertalk/cyphertalk-go/internal/progress"
-	"github.com/cyphertalk/cyphertalk-go/models/backend"
 )
 
 // Runner executes resolved runs and writes their results.
@@ -39,57 +39,13 @@ type Runner struct {
 	Provenance Provenance
 	// Log receives one line per run (slog.Default if nil).
 	Log *slog.Logger
-}
-
-// Provenance is where and with what a run was measured.
-type Provenance struct {
-	Backend   string
-	GoVersion string
-	GitCommit string
-	Host      string
-}
-
-// CurrentProvenance describes this process: the gomlx backend configuration, the Go version, the git commit
-// the binary was built from (its VCS stamp, else `git rev-parse HEAD` in the working directory, else
-// "unknown"; "-dirty" marks uncommitted changes) and the host name.
-func CurrentProvenance() Provenance {
-	host, err := os.Hostname()
-	if err != nil {
-		host = "unknown"
-	}
-	return Provenance{Backend: backend.Config(), GoVersion: runtime.Version(), GitCommit: gitCommit(), Host: host}
-}
-
-func gitCommit() string {
-	if info, ok := debug.ReadBuildInfo(); ok {
-		var rev string
-		var dirty bool
-		for _, s := range info.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				dirty = s.Value == "true"
-			}
-		}
-		if rev != "" {
-			if dirty {
-				rev += "-dirty"
-			}
-			return rev
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "git", "rev-parse", "HEAD").Output()
-	if err != nil {
-		return "unknown"
-	}
-	rev := strings.TrimSpace(string(out))
-	if status, err := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(strings.TrimSpace(string(status))) > 0 {
-		rev += "-dirty"
-	}
-	return rev
+	// SpecText, if set, is the spec the runs come from; Run keeps a copy in ResultsDir/<experiment>/spec.toml
+	// (written atomically when missing or different) so that reports can show its description.
+	SpecText []byte
+	// ClaimTimeout is how long a run's claim lives without a heartbeat before another runner takes it over
+	// (DefaultClaimTimeout if zero). Runners on one host also take over at once the claim of a process that is
+	// gone.
+	ClaimTimeout time.Duration
 }
 
 // Summary is what a Run call did.
@@ -98,6 +54,10 @@ type Summary struct {
 	Skipped  int // already finished before the call
 	Finished int // finished (and written) by this call
 	Failed   []Failure
+	// Busy counts runs another live runner was executing (their claims are held): that runner writes them.
+	Busy int
+	// Redone counts runs whose results were unreadable and were moved aside to run again.
+	Redone int
 	// NotRun counts runs neither finished nor failed: the context was cancelled before or while they ran.
 	NotRun int
 }
@@ -114,6 +74,12 @@ var ErrRunsFailed = errors.New("runs failed")
 // Run executes every run whose results do not exist yet, at most Parallel at a time. A failing run is logged and
 // the others go on; the returned error wraps ErrRunsFailed (listing the failures) if any failed, or the
 // context's error if it was cancelled. A cancelled run writes nothing; every finished run is on disk.
+//
+// Several runners may share one results directory (two terminals, a resubmitted Slurm array): each run is
+// claimed before it executes (<experiment>/claims/<run_id>.claim, created exclusively, holding the pid, host and
+// start time, its modification time a heartbeat), a run claimed by a live runner is left to it (Summary.Busy),
+// and the claim of a runner that is gone is taken over. A run whose results cannot be read (a truncated, empty
+// or corrupt file) is moved aside into <experiment>/corrupt/ with a warning naming the file, and redone.
 func (r *Runner) Run(ctx context.Context, runs []Run) (Summary, error) {
 	log := r.Log
 	if log == nil {
@@ -125,19 +91,29 @@ func (r *Runner) Run(ctx context.Context, runs []Run) (Summary, error) {
 	}
 	parallel := max(r.Parallel, 1)
 	sum := Summary{Total: len(runs)}
+	if err := r.keepSpec(runs, log); err != nil {
+		return sum, err
+	}
 	var pending []Run
+	unreadable := 0
 	for _, run := range runs {
-		done, err := results.Exists(r.expDir(run), run.ID)
-		if err != nil {
+		done, err := results.Check(r.expDir(run), run.ID)
+		var bad *results.UnreadableError
+		switch {
+		case errors.As(err, &bad):
+			unreadable++
+			log.Warn("unreadable results: the run is moved aside and redone", "file", bad.Path, "run", run.ID,
+				"err", bad.Err)
+		case err != nil:
 			return sum, err
-		}
-		if done {
+		case done:
 			sum.Skipped++
 			continue
 		}
 		pending = append(pending, run)
 	}
-	log.Info("runs", "total", len(runs), "finished_before", sum.Skipped, "to_run", len(pending), "parallel", parallel)
+	log.Info("runs", "total", len(runs), "finished_before", sum.Skipped, "to_run", len(pending), "unreadable", unreadable,
+		"parallel", parallel)
 	if len(pending) == 0 {
 		return sum, nil
 	}
@@ -152,6 +128,8 @@ func (r *Runner) Run(ctx context.Context, runs []Run) (Summary, error) {
 	if r.Progress {
 		bar = progress.New(len(pending), "experiment "+pending[0].Experiment)
 	}
+	host, _ := os.Hostname()
+	cl := &claimer{host: host, pid: os.Getpid(), timeout: cmp.Or(r.ClaimTimeout, DefaultClaimTimeout), log: log}
 	var mu sync.Mutex // guards sum, skippedNow and bar
 	skippedNow := 0
 	start := time.Now()
@@ -161,11 +139,18 @@ func (r *Runner) Run(ctx context.Context, runs []Run) (Summary, error) {
 			break
 		}
 		p.Go(func() {
-			rec, skipped, err := r.execute(ctx, run, parallel, prov, log)
+			rec, state, err := r.execute(ctx, run, parallel, prov, cl, log)
 			mu.Lock()
 			defer mu.Unlock()
+			if state.redone {
+				sum.Redone++
+			}
 			switch {
-			case skipped:
+			case state.busy:
+				sum.Busy++
+				log.Info("run skipped: another runner is executing it", "run", run.ID, "pid", state.holder.PID,
+					"host", state.holder.Host, "since", state.holder.Start.Format(time.RFC3339))
+			case state.skipped:
 				sum.Skipped++
 				skippedNow++
 			case err != nil && ctx.Err() != nil:
@@ -185,7 +170,7 @@ func (r *Runner) Run(ctx context.Context, runs []Run) (Summary, error) {
 	}
 	p.Wait()
 	bar.Finish()
-	sum.NotRun = len(pending) - sum.Finished - len(sum.Failed) - skippedNow
+	sum.NotRun = len(pending) - sum.Finished - len(sum.Failed) - skippedNow - sum.Busy
 	if err := ctx.Err(); err != nil {
 		log.Warn("interrupted", "finished", sum.Finished, "not_run", sum.NotRun)
 		return sum, fmt.Errorf("interrupted with %d runs finished and %d not run (run again to continue): %w", sum.Finished, sum.NotRun, err)
@@ -202,18 +187,51 @@ func (r *Runner) Run(ctx context.Context, runs []Run) (Summary, error) {
 
 func (r *Runner) expDir(run Run) string { return filepath.Join(r.ResultsDir, run.Experiment) }
 
-// execute runs one method and writes its results. skipped reports a run that another process finished meanwhile.
-func (r *Runner) execute(ctx context.Context, run Run, parallel int, prov Provenance, log *slog.Logger) (rec *results.Record, skipped bool, err error) {
+// executeState is what execute did besides finishing or failing.
+type executeState struct {
+	skipped bool       // another runner finished the run meanwhile
+	busy    bool       // another live runner holds the run's claim
+	holder  *ClaimInfo // that runner, when busy
+	redone  bool       // unreadable results were moved aside first
+}
+
+// execute claims a run, runs its method and writes its results, then releases the claim. A run claimed by a live
+// runner is left to it (busy); one finished meanwhile is skipped; one whose results are unreadable is moved
+// aside (under the claim, so no other runner is writing it) and redone.
+func (r *Runner) execute(ctx context.Context, run Run, parallel int, prov Provenance, cl *claimer, log *slog.Logger) (rec *results.Record, state executeState, err error) {
 	dir := r.expDir(run)
-	if done, err := results.Exists(dir, run.ID); err != nil || done {
-		return nil, done, err
-	}
 	if err := ctx.Err(); err != nil {
-		return nil, false, err
+		return nil, state, err
+	}
+	c, holder, err := cl.acquire(dir, run.ID)
+	if err != nil {
+		return nil, state, err
+	}
+	if c == nil {
+		state.busy, state.holder = true, holder
+		return nil, state, nil
+	}
+	defer c.release()
+	done, err := results.Check(dir, run.ID)
+	var bad *results.UnreadableError
+	switch {
+	case errors.As(err, &bad):
+		moved, err := results.MoveAside(dir, run.ID, time.Now())
+		if err != nil {
+			return nil, state, err
+		}
+		state.redone = true
+		log.Warn("moved unreadable results aside; redoing the run", "file", bad.Path, "run", run.ID,
+			"moved_to", strings.Join(moved, ", "))
+	case err != nil:
+		return nil, state, err
+	case done:
+		state.skipped = true
+		return nil, state, nil
 	}
 	m, err := method.Lookup(run.Method)
 	if err != nil {
-		return nil, false, err
+		return nil, state, err
 	}
 	env := r.Env
 	env.Progress = r.Env.Progress && parallel == 1
@@ -221,16 +239,43 @@ func (r *Runner) execute(ctx context.Context, run Run, parallel int, prov Proven
 	start := time.Now()
 	res, err := callMethod(ctx, m, env, run)
 	if err != nil {
-		return nil, false, err
+		return nil, state, err
 	}
 	if res == nil {
-		return nil, false, fmt.Errorf("method %s returned no result", run.Method)
+		return nil, state, fmt.Errorf("method %s returned no result", run.Method)
 	}
 	rec = record(run, res, prov, start, time.Since(start))
 	if err := results.Write(dir, rec); err != nil {
-		return nil, false, err
+		return nil, state, err
 	}
-	return rec, false, nil
+	return rec, state, nil
+}
+
+// keepSpec writes SpecText to <experiment>/spec.toml of every experiment among runs, where it is missing or
+// different.
+func (r *Runner) keepSpec(runs []Run, log *slog.Logger) error {
+	if len(r.SpecText) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, run := range runs {
+		if seen[run.Experiment] {
+			continue
+		}
+		seen[run.Experiment] = true
+		path := filepath.Join(r.expDir(run), results.SpecFile)
+		old, err := os.ReadFile(path)
+		if err == nil && bytes.Equal(old, r.SpecText) {
+			continue
+		}
+		if err == nil {
+			log.Info("the spec changed: replacing the experiment's copy", "file", path)
+		}
+		if err := atomicfile.Write(path, r.SpecText, 0o644); err != nil {
+			return fmt.Errorf("keeping the spec with the results: %w", err)
+		}
+	}
+	return nil
 }
 
 // callMethod runs m, turning a panic into an error so that one broken run does not end the sweep.
@@ -251,7 +296,7 @@ func record(run Run, res *method.Result, prov Provenance, start time.Time, dur t
 		Epochs: run.Epochs, LearningRate: run.LearningRate, Params: run.Params,
 		Metrics: res.Metrics, Extra: res.Extra, Tags: res.Tags, Epsilon: res.Epsilon, Delta: res.Delta,
 		Scalars: res.Scalars, TrainExamples: res.TrainExamples, EvalExamples: res.EvalExamples,
-		Backend: prov.Backend, GoVersion: prov.GoVersion, GitCommit: prov.GitCommit, Host: prov.Host,
+		Backend: prov.Backend, GoVersion: prov.GoVersion, GitCommit: prov.GitCommit, GitDirty: prov.GitDirty, Host: prov.Host,
 		Start: start.UTC(), Duration: dur, Costs: res.Costs, Curve: res.Curve, Attacks: res.Attacks,
 	}
 }

@@ -35,11 +35,12 @@ func (e *UnreadableError) Unwrap() error { return e.Err }
 func (e *UnreadableError) Redo() string {
 	root := filepath.Dir(filepath.Clean(e.ExpDir))
 	spec := "SPEC"
+	note := " (SPEC: the spec of experiment " + filepath.Base(filepath.Clean(e.ExpDir)) + ")"
 	if _, err := os.Stat(filepath.Join(e.ExpDir, SpecFile)); err == nil {
-		spec = filepath.Join(e.ExpDir, SpecFile)
+		spec, note = filepath.Join(e.ExpDir, SpecFile), ""
 	}
-	return fmt.Sprintf("`cyphertalk run %s --results %s` (the spec of experiment %s) moves it aside into %s and redoes the run",
-		spec, root, filepath.Base(filepath.Clean(e.ExpDir)), filepath.Join(e.ExpDir, CorruptDir))
+	return fmt.Sprintf("redo it with `cyphertalk run %s --results %s`%s, which moves the unreadable files into %s and runs it again",
+		spec, root, note, filepath.Join(e.ExpDir, CorruptDir))
 }
 
 // Check reports whether run id under expDir is finished and readable: (true, nil) when its run row and
