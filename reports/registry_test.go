@@ -109,7 +109,7 @@ func TestUnseenTaskAndMethod(t *testing.T) {
 		t.Errorf("summary rows %q, want %q", order, want)
 	}
 	html := readFile(t, filepath.Join(dir, "index.html"))
-	if !strings.Contains(html, "Produced from 18 runs in results/unseen, at git commits fedcba987654 (12 runs) and 0123456789ab (6 runs).") {
+	if !strings.Contains(html, "Produced from 18 runs in results/unseen; git commits: fedcba987654 (12 runs), 0123456789ab (6 runs).") {
 		t.Errorf("index.html lacks the provenance line:\n%s", html[:min(len(html), 2000)])
 	}
 }
@@ -285,6 +285,7 @@ func TestIndexMarkdown(t *testing.T) {
 	records := fixtureRecords()
 	for i := range records {
 		records[i].GitCommit = "28c7a81"
+		records[i].GitDirty = i == 0
 	}
 	idx, err := Render(records, dir, Options{Description: "paper figures: costs & accuracy", Source: "measurements/smoke"})
 	if err != nil {
@@ -294,7 +295,7 @@ func TestIndexMarkdown(t *testing.T) {
 	if readme := readFile(t, filepath.Join(dir, "README.md")); readme != md {
 		t.Error("README.md differs from index.md")
 	}
-	for _, want := range []string{"paper figures: costs & accuracy", "Produced from 52 runs in measurements/smoke, at git commit 28c7a81 (52 runs).",
+	for _, want := range []string{"paper figures: costs & accuracy", "Produced from 52 runs in measurements/smoke; git commits: 28c7a81 (51 runs), 28c7a81 with uncommitted changes (1 run).",
 		"| task | method | variant | seeds | accuracy |", "| SST-2 | plaintext | trainable table | 2 | 0.825 ± 0.007 |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("index.md lacks %q", want)

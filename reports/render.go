@@ -87,7 +87,9 @@ type figureDef struct {
 	build func(settings []*setting, task, title string, opts Options) (figure, string, string)
 }
 
-func constTitle(t string) func(string, Options) string { return func(string, Options) string { return t } }
+func constTitle(t string) func(string, Options) string {
+	return func(string, Options) string { return t }
+}
 
 func timeBuilder(group string) func([]*setting, string, string, Options) (figure, string, string) {
 	return func(settings []*setting, _, title string, _ Options) (figure, string, string) {
@@ -319,14 +321,20 @@ func escapeCells(cells []string) []string {
 }
 
 // provenance is the line that says which records produced a report: "Produced from 30 runs in
-// measurements/dp, at git commits 28c7a81 (20 runs) and 754d418 (10 runs)." Runs that recorded no commit are
-// counted as "unrecorded".
+// measurements/dp; git commits: 28c7a81 (20 runs), 754d418 (10 runs)." Commits are cut to 12 digits; runs that
+// recorded no commit count as "not recorded", runs of a working tree with uncommitted changes apart.
 func provenance(records []results.Record, source string) string {
 	counts := map[string]int{}
 	for _, r := range records {
 		c := strings.TrimSpace(r.GitCommit)
-		if c == "" || c == "unknown" {
-			c = "unrecorded"
+		switch {
+		case c == "" || c == "unknown":
+			c = "not recorded"
+		case len(c) > 12:
+			c = c[:12]
+		}
+		if r.GitDirty {
+			c += " with uncommitted changes"
 		}
 		counts[c]++
 	}
@@ -337,21 +345,17 @@ func provenance(records []results.Record, source string) string {
 	slices.SortFunc(commits, func(a, b string) int { return cmp.Or(cmp.Compare(counts[b], counts[a]), cmp.Compare(a, b)) })
 	parts := make([]string, len(commits))
 	for i, c := range commits {
-		short := c
-		if len(short) > 12 && c != "unrecorded" {
-			short = short[:12]
-		}
-		parts[i] = short + " (" + runsText(counts[c]) + ")"
+		parts[i] = c + " (" + runsText(counts[c]) + ")"
 	}
 	where := ""
 	if source != "" {
 		where = " in " + source
 	}
-	label := "git commit "
+	label := "git commit: "
 	if len(commits) > 1 {
-		label = "git commits "
+		label = "git commits: "
 	}
-	return fmt.Sprintf("Produced from %s%s, at %s%s.", runsText(len(records)), where, label, joinAnd(parts))
+	return fmt.Sprintf("Produced from %s%s; %s%s.", runsText(len(records)), where, label, strings.Join(parts, ", "))
 }
 
 func runsText(n int) string {

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
+	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
 
+	"github.com/cyphertalk/cyphertalk-go/experiments"
 	"github.com/cyphertalk/cyphertalk-go/experiments/results"
 	"github.com/cyphertalk/cyphertalk-go/reports"
 )
@@ -15,14 +21,19 @@ func newReportCmd(g *globals) *cobra.Command {
 	var opts reports.Options
 	cmd := &cobra.Command{
 		Use:   "report RESULTS_DIR",
-		Short: "Render an experiment's figures (PNG, SVG), tables (CSV) and index.html + README.md from its results",
+		Short: "Render an experiment's figures (PNG, SVG), tables (CSV) and index.html + index.md from its results",
 		Long: `Reads every finished run under RESULTS_DIR (results/<experiment>, as "cyphertalk run" writes it) and
-renders the paper's figures time-preprocessing, time-private-tuning, time-private-inference, opts2 and
-opts2-qqp (plus privacy-utility when runs were attacked) as PNG and SVG, tables of mean ± sd over seeds as
-CSV, and an index.html and README.md showing every figure with one sentence on what it shows. A figure the
-results have no data for is drawn as a placeholder that says what is missing, and the index lists it.`,
-		Example: "  cyphertalk report results/paper -o reports/paper",
-		Args:    cobra.ExactArgs(1),
+renders the paper's figures time-preprocessing, time-private-tuning, time-private-inference and, for every task
+present, the accuracy against the operator setting (opts2 for the first task in the task registry's order,
+opts2-<task> for the others), plus privacy-utility when runs were attacked, as PNG and SVG; tables of mean ± sd
+over seeds as CSV; and index.html with index.md (and README.md, the same Markdown) showing every figure with
+one sentence on what it shows, the tables, the experiment's description (from RESULTS_DIR/spec.toml, else from
+the embedded spec of the experiment's name) and a line naming the records that produced the page (path, runs,
+git commits). A figure the results have no data for is drawn as a placeholder that says what is missing, and
+the index lists it.`,
+		Example: "  cyphertalk report results/paper                      # writes out/paper/\n" +
+			"  cyphertalk report measurements/dp -o docs/results/dp",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := filepath.Clean(args[0])
 			records, err := results.ReadExperiment(dir)
@@ -32,8 +43,13 @@ results have no data for is drawn as a placeholder that says what is missing, an
 			if len(records) == 0 {
 				return fmt.Errorf("report: no finished runs under %s (run the experiment first: cyphertalk run SPEC)", dir)
 			}
+			experiment := cmp.Or(records[0].Experiment, filepath.Base(dir))
 			if out == "" {
-				out = filepath.Join("reports", filepath.Base(dir))
+				out = filepath.Join("out", experiment)
+			}
+			opts.Source = filepath.ToSlash(dir)
+			if opts.Description, err = specDescription(dir, experiment); err != nil {
+				return fmt.Errorf("report: %w", err)
 			}
 			idx, err := reports.Render(records, out, opts)
 			if err != nil {
@@ -54,8 +70,37 @@ results have no data for is drawn as a placeholder that says what is missing, an
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory (default: reports/<experiment>, the results directory's name)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory (default: out/<experiment>)")
 	cmd.Flags().StringVar(&opts.Title, "title", "", `page title (default: "Experiment <name>")`)
 	cmd.Flags().StringVar(&opts.Metric, "metric", "", "dev metric of the accuracy figures (default: each task's headline metric)")
 	return cmd
+}
+
+// specDescription is the description of the spec that produced the results in dir: from dir/spec.toml (the copy
+// the runner keeps beside the results) when present, else from the embedded spec named experiment, else "".
+// Only the description key is read, so a spec written by another version of the program still gives it; a
+// spec.toml that is not TOML is an error naming the file.
+func specDescription(dir, experiment string) (string, error) {
+	var spec struct {
+		Description string `toml:"description"`
+	}
+	path := filepath.Join(dir, "spec.toml")
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if _, err := toml.Decode(string(data), &spec); err != nil {
+			return "", fmt.Errorf("reading the description of %s: %w", path, err)
+		}
+		return spec.Description, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("reading %s: %w", path, err)
+	}
+	data, err = experiments.Embedded(experiment)
+	if err != nil {
+		return "", nil // neither a spec beside the results nor an embedded one: no description
+	}
+	if _, err := toml.Decode(string(data), &spec); err != nil {
+		return "", fmt.Errorf("embedded spec %s: %w", experiment, err)
+	}
+	return spec.Description, nil
 }

@@ -15,7 +15,9 @@ import (
 )
 
 // TestReportCommand writes a small experiment with the results writer, renders it with "report" and checks
-// that the five paper figures are drawn (no placeholder) and linked from index.html.
+// that the five paper figures are drawn (no placeholder) and linked from index.html, that the page shows the
+// embedded spec's description (no spec.toml beside the results) and the provenance line, and that index.md
+// holds the tables.
 func TestReportCommand(t *testing.T) {
 	expDir := filepath.Join(t.TempDir(), "results", "smoke")
 	n := 0
@@ -72,6 +74,22 @@ func TestReportCommand(t *testing.T) {
 	if strings.Contains(out.String(), "placeholder") {
 		t.Errorf("placeholders in:\n%s", out.String())
 	}
+	embedded := "every method, both tasks, nano model, tiny data: does the whole pipeline run?"
+	provenance := "Produced from 8 runs in " + filepath.ToSlash(filepath.Clean(expDir)) + "; git commit: not recorded (8 runs)."
+	for _, want := range []string{embedded, provenance} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(outDir, "index.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{embedded, provenance, "| task | method | variant | seeds | accuracy |", "](opts2-qqp.png)", "summary.csv"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("index.md lacks %q", want)
+		}
+	}
 	if !strings.Contains(out.String(), "8 runs") {
 		t.Errorf("output %q does not count 8 runs", out.String())
 	}
@@ -82,5 +100,87 @@ func TestReportCommand(t *testing.T) {
 	cmd.SetArgs([]string{filepath.Join(t.TempDir(), "nothing-here")})
 	if err := cmd.Execute(); err == nil {
 		t.Error("report of a missing directory should fail")
+	}
+}
+
+// TestReportDescriptionAndDefaultOut: the description comes from RESULTS_DIR/spec.toml when the runner wrote
+// one (before the embedded spec of the same name), a broken spec.toml is an error naming it, and without -o the
+// report goes to out/<experiment>, outside the Go package folders.
+func TestReportDescriptionAndDefaultOut(t *testing.T) {
+	root := t.TempDir()
+	expDir := filepath.Join(root, "results", "smoke")
+	rec := &results.Record{RunID: "run01", Experiment: "smoke", Task: "mrpc", Method: "plaintext", Seed: 1, Preset: "nano",
+		Pretrain: "none", Params: map[string]any{}, Metrics: map[string]float64{"accuracy": 0.7}, Epsilon: math.NaN(),
+		Delta: math.NaN(), Start: time.Unix(0, 0).UTC(), GitCommit: "abcdef0123456789",
+		Costs: []method.Cost{{Phase: method.PhasePrivateInference, CloudSeconds: 0.2, Units: 64, UnitName: "examples"}}}
+	if err := results.Write(expDir, rec); err != nil {
+		t.Fatal(err)
+	}
+	spec := "experiment = \"smoke\"\ndescription = \"the copy beside the results\"\nunknown_key = 3\n"
+	if err := os.WriteFile(filepath.Join(expDir, "spec.toml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	run := func() (string, error) {
+		cmd := newReportCmd(&globals{})
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs([]string{filepath.Join("results", "smoke")})
+		err := cmd.Execute()
+		return out.String(), err
+	}
+	if out, err := run(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	html, err := os.ReadFile(filepath.Join(root, "out", "smoke", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"the copy beside the results", "Produced from 1 run in results/smoke; git commit: abcdef012345 (1 run).", "MRPC"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("out/smoke/index.html lacks %q", want)
+		}
+	}
+	if strings.Contains(string(html), "does the whole pipeline run") {
+		t.Error("the embedded description was used although spec.toml is there")
+	}
+	if err := os.WriteFile(filepath.Join(expDir, "spec.toml"), []byte("description = \"unterminated\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(); err == nil || !strings.Contains(err.Error(), "spec.toml") {
+		t.Errorf("a broken spec.toml gave %v, want an error naming it", err)
+	}
+}
+
+// TestReportCommittedMeasurements renders the committed records of an experiment as the result pages are made
+// (cyphertalk report measurements/<exp> -o docs/results/<exp>).
+func TestReportCommittedMeasurements(t *testing.T) {
+	dir := filepath.Join("..", "..", "measurements", "dp")
+	if _, err := os.Stat(filepath.Join(dir, "runs")); err != nil {
+		t.Skipf("no committed measurements: %v", err)
+	}
+	outDir := filepath.Join(t.TempDir(), "docs", "results", "dp")
+	cmd := newReportCmd(&globals{})
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs([]string{dir, "-o", outDir})
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	md, err := os.ReadFile(filepath.Join(outDir, "index.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Produced from ", " runs in ../../measurements/dp", "| task | method |", "| SST-2 |", "time-private-tuning.png"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("index.md lacks %q", want)
+		}
+	}
+	for _, f := range []string{"index.html", "summary.csv", "time-private-tuning.png", "time-private-tuning.svg"} {
+		if _, err := os.Stat(filepath.Join(outDir, f)); err != nil {
+			t.Error(err)
+		}
 	}
 }
