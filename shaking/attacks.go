@@ -6,30 +6,14 @@ import (
 
 	"github.com/cyphertalk/cyphertalk-go/attacks"
 	"github.com/cyphertalk/cyphertalk-go/datasets"
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
-	"github.com/cyphertalk/cyphertalk-go/models/pretrain"
 )
-
-// PublicCounts are the token counts of the public corpus (Brown and the public pools the base model was
-// pre-trained on): the text statistics the honest-but-curious cloud has.
-func PublicCounts(env method.Env, s *Setup) ([]int64, error) {
-	corpus, err := pretrain.BuildCorpus(env.DataDir, env.Tok, s.Pretrain.PublicTasks)
-	if err != nil {
-		return nil, err
-	}
-	counts := make([]int64, env.Tok.VocabSize())
-	for _, sent := range corpus.Sentences() {
-		for _, id := range sent {
-			counts[id]++
-		}
-	}
-	return counts, nil
-}
 
 // ClientUploads are the token ids the client uploads in private tuning and inference (training examples and
 // dev queries, padding excluded), in plaintext: the attacks' ground truth.
-func ClientUploads(env method.Env, s *Setup, T int) []int32 {
+func ClientUploads(env method.Env, s *harness.Setup, T int) []int32 {
 	var ids []int32
 	for _, set := range [][]datasets.Example{s.Data.Train, s.Data.Dev} {
 		enc := finetune.Encode(env.Tok, set, T)
@@ -45,7 +29,7 @@ func ClientUploads(env method.Env, s *Setup, T int) []int32 {
 // Attack runs every table attack (attacks.Evaluate) against what the cloud saw of this client: the table E_s it
 // received (received; nil means the shaken table, as the client's key makes it) and the π-encoded uploads, with
 // the public table and public token counts as its knowledge.
-func Attack(ctx stdctx.Context, env method.Env, s *Setup, client *Client, counts []int64, received []float32) ([]method.AttackResult, error) {
+func Attack(ctx stdctx.Context, env method.Env, s *harness.Setup, client *Client, counts []int64, received []float32) ([]method.AttackResult, error) {
 	public := s.Public
 	shaken := received
 	if shaken == nil {

@@ -1,4 +1,5 @@
-// Package shaking owns the CypherTalk protocol (DESIGN.md §1 and §3) between two parties kept as separate types:
+// Package shaking owns the CypherTalk protocol (docs/design.md §1 and §3), and only it, between two parties kept
+// as separate types:
 //
 //   - Client holds the secret key (operators.Key), the permutation π it implies, and a copy of the public base
 //     model. It shakes the public token table into E_s, runs awareness recovery by default (it pairs π(x) with
@@ -9,15 +10,17 @@
 //     function recovery in shaken space, fine-tunes on π-encoded data (E_s frozen unless the spec says
 //     otherwise) and returns logits.
 //
-// A Ledger books every phase's wall seconds to the party that did the work and counts the bytes each message
-// would carry (the shaken table, adapted layers, encoded data, logits). The two parties live in one process;
-// what crosses between them is exactly what the ledger counts.
+// Key implantation (implant.go) runs by stage — shaking, awareness recovery, the output-bias fit, the optional
+// table fit, function recovery — each booking its seconds and bytes to the party that runs it on the shared
+// ledger of experiments/harness; it is cached per key and recipe (protocol.go). The researcher's held-out
+// masked-LM measurements of each stage (probes.go) are made with the key, outside the protocol, and booked to
+// neither party. Private tuning and private inference are the harness's, with π as the client's encoding.
 //
 // The masked-LM output bias is a per-token vector, so sending it permuted by π would reveal π (its values match
 // the public bias one for one). The cloud therefore starts function recovery from the log-unigram frequencies of
 // the π-ids it receives — the same statistics frequency analysis uses (attacks/ measures that leak) — and learns
 // the rest.
 //
-// The package also provides the "plaintext" method (the same tuning and inference without a key) and the
-// "cyphertalk" method for the experiment runner (experiments/method).
+// The package registers the "cyphertalk" method with the experiment runner (experiments/method). The baselines it
+// is compared against live under baselines/ and never import it.
 package shaking

@@ -5,92 +5,24 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
 	"github.com/cyphertalk/cyphertalk-go/operators"
 )
 
-func init() {
-	method.Register(Plaintext())
-	method.Register(CypherTalk())
-}
-
-// SetupMethod is a method.Method made of a parameter decoder and a protocol over the shared Setup (the task's data
-// split and the public base model): the runner-facing part every method — CypherTalk and its baselines — shares.
-// Validate decodes the parameters; Run decodes them, prepares the Setup and runs the protocol.
-type SetupMethod[C any] struct {
-	MethodName string
-	Decode     func(params map[string]any) (C, error)
-	Protocol   func(ctx stdctx.Context, env method.Env, run method.Run, s *Setup, cfg C) (*method.Result, error)
-}
-
-// Name implements method.Method.
-func (m SetupMethod[C]) Name() string { return m.MethodName }
-
-// Validate implements method.Method.
-func (m SetupMethod[C]) Validate(params map[string]any) error {
-	_, err := m.Decode(params)
-	return err
-}
-
-// Run implements method.Method.
-func (m SetupMethod[C]) Run(ctx stdctx.Context, env method.Env, run method.Run) (*method.Result, error) {
-	cfg, err := m.Decode(run.Params)
-	if err != nil {
-		return nil, err
-	}
-	s, err := NewSetup(ctx, env, run)
-	if err != nil {
-		return nil, err
-	}
-	return m.Protocol(ctx, env, run, s, cfg)
-}
-
-// PlaintextConfig is the plaintext method's parameters.
-type PlaintextConfig struct {
-	// Table is "trainable" or "frozen": whether fine-tuning trains the token-embedding table.
-	Table string `param:"table"`
-}
-
-// Plaintext is the baseline without privacy: the client uploads its token ids as they are.
-func Plaintext() SetupMethod[PlaintextConfig] {
-	return SetupMethod[PlaintextConfig]{MethodName: "plaintext", Decode: decodePlaintext, Protocol: plaintextProtocol}
-}
-
-func decodePlaintext(params map[string]any) (PlaintextConfig, error) {
-	cfg := PlaintextConfig{Table: "trainable"}
-	if err := method.DecodeParams(params, &cfg); err != nil {
-		return cfg, fmt.Errorf("plaintext: %w", err)
-	}
-	if cfg.Table != "trainable" && cfg.Table != "frozen" {
-		return cfg, fmt.Errorf("plaintext: table = %q, want trainable or frozen", cfg.Table)
-	}
-	return cfg, nil
-}
-
-func plaintextProtocol(ctx stdctx.Context, env method.Env, run method.Run, s *Setup, cfg PlaintextConfig) (*method.Result, error) {
-	res := method.NewResult()
-	res.Tags["table"] = cfg.Table
-	prepareTuning(s.Public, cfg.Table == "trainable")
-	ledger := NewLedger()
-	identity := func(e *finetune.Encoded) *finetune.Encoded { return e }
-	if err := tuneAndInfer(ctx, env, run, s, s.Public, identity, ledger, res); err != nil {
-		return nil, err
-	}
-	res.Costs = ledger.Costs()
-	return res, nil
-}
+func init() { method.Register(CypherTalk()) }
 
 // CypherTalk is the paper's method: key generation, shaking, awareness and function recovery, private tuning and
 // private inference.
-func CypherTalk() SetupMethod[Config] {
-	return SetupMethod[Config]{MethodName: "cyphertalk", Decode: DecodeConfig, Protocol: Protocol}
+func CypherTalk() harness.Method[Config] {
+	return harness.Method[Config]{MethodName: "cyphertalk", Decode: DecodeConfig, Protocol: Protocol}
 }
 
 // Protocol runs the four phases on a prepared setup and returns the measurements.
-func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *Setup, cfg Config) (*method.Result, error) {
+func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *harness.Setup, cfg Config) (*method.Result, error) {
 	res := method.NewResult()
-	ledger := NewLedger()
+	ledger := harness.NewLedger()
 	public := s.Public
 
 	// 1: key generation (client).
@@ -143,12 +75,14 @@ func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *Setup, cfg 
 	if err != nil {
 		return nil, err
 	}
-	prepareTuning(tuned, cfg.TuneTable)
-	if err := tuneAndInfer(ctx, env, run, s, tuned, client.EncodeData, ledger, res); err != nil {
+	harness.PrepareTuning(tuned, cfg.TuneTable)
+	encode := func(e *finetune.Encoded) (*finetune.Encoded, error) { return client.EncodeData(e), nil }
+	if err := harness.TuneAndInfer(ctx, env, s, harness.IDProtocol{Model: tuned, EncodeTrain: encode, EncodeQueries: encode},
+		harness.FineTuneConfig(run, env.Progress, "private tuning"), ledger, res); err != nil {
 		return nil, err
 	}
 	if cfg.Attacks {
-		counts, err := PublicCounts(env, s)
+		counts, err := harness.PublicCounts(env, s)
 		if err != nil {
 			return nil, err
 		}

@@ -64,9 +64,3 @@ func (c *Client) PermuteVocabVector(v []float32) []float32 {
 type Cloud struct {
 	Model *models.Model
 }
-
-// encodedBytes is what uploading e costs: int32 ids, one byte per segment id and per mask flag, and a 4-byte
-// label per example.
-func encodedBytes(e *finetune.Encoded) int64 {
-	return int64(e.N)*int64(e.T)*(4+1+1) + int64(e.N)*4
-}

@@ -17,6 +17,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/cyphertalk/cyphertalk-go/datasets"
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 	"github.com/cyphertalk/cyphertalk-go/models"
@@ -182,7 +183,7 @@ func TestProtocolEndToEnd(t *testing.T) {
 	if err := base.Save(basePath, nil); err != nil {
 		t.Fatal(err)
 	}
-	setup := func(seed uint64) *Setup {
+	setup := func(seed uint64) *harness.Setup {
 		data, err := finetune.LoadTaskData(dir, "sst2", 64, 48, seed)
 		if err != nil {
 			t.Fatal(err)
@@ -191,7 +192,7 @@ func TestProtocolEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &Setup{Data: data, Public: m, BasePath: basePath, Pretrain: pretrainConfig("nano")}
+		return &harness.Setup{Data: data, Public: m, BasePath: basePath, Pretrain: pretrainConfig("nano")}
 	}
 	res, err := Protocol(stdctx.Background(), env, run, setup(1), DefaultConfigWith(params))
 	if err != nil {
@@ -320,7 +321,7 @@ func TestAttacksScoreTheTableTheCloudReceived(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Setup{Data: data, Public: base, BasePath: basePath, Pretrain: pretrainConfig("nano")}
+	s := &harness.Setup{Data: data, Public: base, BasePath: basePath, Pretrain: pretrainConfig("nano")}
 	params := map[string]any{"ops": "gaussian:sigma=1", "awareness_steps": int64(3), "function_steps": int64(0),
 		"mlm_eval_batches": int64(0), "key_seed": int64(5), "attacks": true, "recovery_table": true}
 	cfg := DefaultConfigWith(params)

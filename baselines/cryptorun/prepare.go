@@ -26,10 +26,10 @@ import (
 
 	"github.com/cyphertalk/cyphertalk-go/baselines/cryptofriendly"
 	"github.com/cyphertalk/cyphertalk-go/datasets"
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
-	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
 
 // Options controls Prepare.
@@ -51,14 +51,7 @@ type Options struct {
 // DefaultOptions is the teacher's and the variant's training as the reproduction runs it, with run's epochs,
 // learning rate and seed.
 func DefaultOptions(run method.Run, progress bool) Options {
-	ft := finetune.DefaultConfig()
-	if run.Epochs > 0 {
-		ft.Epochs = run.Epochs
-	}
-	if run.LearningRate > 0 {
-		ft.LearningRate = run.LearningRate
-	}
-	ft.Seed, ft.Progress, ft.Label = run.Seed, progress, fmt.Sprintf("%s teacher fine-tuning", run.Task)
+	ft := harness.FineTuneConfig(run, progress, "teacher fine-tuning")
 	d := cryptofriendly.DefaultDistillConfig()
 	d.Seed, d.Progress = run.Seed, progress
 	return Options{FineTune: ft, Distill: d, CalibrationExamples: 256, CalibrationMargin: 2}
@@ -90,8 +83,7 @@ func Prepare(ctx stdctx.Context, teacher *models.Model, info datasets.TaskInfo, 
 	if dev.N == 0 {
 		return nil, fmt.Errorf("crypto-friendly variant of %s: no dev examples", info.Name)
 	}
-	teacher.SetTrainableScopes("/embeddings", "/encoder", "/pooler", "/task_head")
-	teacher.SetTokenTableTrainable(opts.TableTrainable)
+	harness.PrepareTuning(teacher, opts.TableTrainable)
 	v := &Variant{Info: info, Train: train, Dev: dev}
 	start := time.Now()
 	tuned, err := finetune.Train(ctx, teacher, info, train, opts.FineTune)
@@ -146,8 +138,9 @@ func Head(e *finetune.Encoded, n int) *finetune.Encoded {
 
 // Record fills res with what preparing the variant measured: the variant's dev metrics as the run's metrics,
 // the teacher's as Extra "teacher_<metric>", the distillation's figures, the example counts, and a
-// preprocessing cost (the distillation, run in the clear).
-func (v *Variant) Record(res *method.Result) {
+// preprocessing cost (the distillation, run in the clear), and the dev set's majority-class scores
+// (harness.RecordMajority).
+func (v *Variant) Record(res *method.Result) error {
 	res.Metrics = v.Metrics
 	for m, x := range v.TeacherMetrics {
 		res.Extra["teacher_"+m] = x
@@ -172,11 +165,12 @@ func (v *Variant) Record(res *method.Result) {
 			"(MPCFormer); the teacher's fine-tuning, also in the clear, took %.1f s (extra_teacher_finetune_seconds): a private "+
 			"deployment would pay the private-tuning figure for it instead%s", v.Train.N, v.TeacherSeconds, cached),
 	})
+	return harness.RecordMajority(res, v.Info, v.Dev.Labels)
 }
 
 // ForRun prepares (or finds in env's cache) the variant of a run: s's data encoded at the preset's length, the
 // teacher started from s's public model, DefaultOptions with the table and distillation epochs given.
-func ForRun(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Setup, tableTrainable bool, distillEpochs int) (*Variant, Options, error) {
+func ForRun(ctx stdctx.Context, env method.Env, run method.Run, s *harness.Setup, tableTrainable bool, distillEpochs int) (*Variant, Options, error) {
 	T := s.Public.Preset.MaxLen
 	opts := DefaultOptions(run, env.Progress)
 	opts.TableTrainable = tableTrainable

@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/cyphertalk/cyphertalk-go/attacks"
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
-	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
 
 // observed is one set of noisy uploads the cloud received: the encoded sequences (the ground truth, and the
@@ -25,7 +25,7 @@ type observed struct {
 // token the client uploaded in tuning and inference: the honest-but-curious cloud knows the public model, so it
 // computes the clean output of every token at every position and segment and takes the nearest to each noisy
 // vector. public is the public model (before any client-side tuning); sets are the uploads.
-func attack(ctx stdctx.Context, env method.Env, s *shaking.Setup, public *models.Model, sets []observed) ([]method.AttackResult, error) {
+func attack(ctx stdctx.Context, env method.Env, s *harness.Setup, public *models.Model, sets []observed) ([]method.AttackResult, error) {
 	d := public.Preset.Hidden
 	var obs attacks.Outputs
 	var truth []int32
@@ -68,7 +68,7 @@ func attack(ctx stdctx.Context, env method.Env, s *shaking.Setup, public *models
 		out = append(out, r)
 	}
 	out = append(out, scorer.RandomBaseline())
-	counts, err := shaking.PublicCounts(env, s)
+	counts, err := harness.PublicCounts(env, s)
 	if err != nil {
 		return nil, fmt.Errorf("dp-forward attack: public counts: %w", err)
 	}

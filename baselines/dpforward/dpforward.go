@@ -22,8 +22,8 @@ import (
 	"math"
 
 	"github.com/cyphertalk/cyphertalk-go/baselines/accountant"
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
-	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
 
 func init() { method.Register(DPForward()) }
@@ -73,8 +73,8 @@ func DecodeConfig(params map[string]any) (Config, error) {
 }
 
 // DPForward is the dp-forward method.
-func DPForward() shaking.SetupMethod[Config] {
-	return shaking.SetupMethod[Config]{MethodName: "dp-forward", Decode: DecodeConfig, Protocol: Protocol}
+func DPForward() harness.Method[Config] {
+	return harness.Method[Config]{MethodName: "dp-forward", Decode: DecodeConfig, Protocol: Protocol}
 }
 
 // NoiseStd is the standard deviation of the Gaussian noise that makes one upload of a sequence clipped to

@@ -15,11 +15,11 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/baselines/accountant"
 	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
-	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
 
 func devExamples(t *testing.T, dir string, tok *wordpiece.Tokenizer, n, T int) *finetune.Encoded {
@@ -170,7 +170,7 @@ func TestProtocolEndToEnd(t *testing.T) {
 			}
 			m := testkit.NanoModel(t, tok.VocabSize(), 1)
 			before := m.TokenTable()
-			res, err := Protocol(stdctx.Background(), env, run, &shaking.Setup{Data: data, Public: m}, cfg)
+			res, err := Protocol(stdctx.Background(), env, run, &harness.Setup{Data: data, Public: m}, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -258,7 +258,7 @@ func TestAttacksOnUploads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := Protocol(stdctx.Background(), env, run, &shaking.Setup{Data: data, Public: testkit.NanoModel(t, tok.VocabSize(), 1)}, cfg)
+			res, err := Protocol(stdctx.Background(), env, run, &harness.Setup{Data: data, Public: testkit.NanoModel(t, tok.VocabSize(), 1)}, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/cyphertalk/cyphertalk-go/baselines/dpsgd" // registers dp-sgd
+	_ "github.com/cyphertalk/cyphertalk-go/baselines/dpsgd"     // registers dp-sgd
+	_ "github.com/cyphertalk/cyphertalk-go/experiments/harness" // registers plaintext
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 	"github.com/cyphertalk/cyphertalk-go/models/pretrain"
-	_ "github.com/cyphertalk/cyphertalk-go/shaking" // registers plaintext
 )
 
 // TestMeasureTiny is the one-off measurement, not a unit test: plaintext (frozen table), dp-forward and

@@ -23,11 +23,11 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/cyphertalk/cyphertalk-go/baselines/accountant"
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/internal/progress"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
-	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
 
 func init() { method.Register(DPSGD()) }
@@ -89,8 +89,8 @@ func DecodeConfig(params map[string]any) (Config, error) {
 }
 
 // DPSGD is the dp-sgd method.
-func DPSGD() shaking.SetupMethod[Config] {
-	return shaking.SetupMethod[Config]{MethodName: "dp-sgd", Decode: DecodeConfig, Protocol: Protocol}
+func DPSGD() harness.Method[Config] {
+	return harness.Method[Config]{MethodName: "dp-sgd", Decode: DecodeConfig, Protocol: Protocol}
 }
 
 // Schedule is a run's sampling and its accounting: sampling rate q = B/n, the number of noisy steps, and the
@@ -135,25 +135,12 @@ func NewSchedule(cfg Config, n, B, epochs int) (Schedule, error) {
 	return s, nil
 }
 
-// encodedBytes is what uploading e costs: int32 ids, one byte per segment id and per mask flag, and a 4-byte
-// label per example (as the plaintext method books it).
-func encodedBytes(e *finetune.Encoded) int64 {
-	return int64(e.N)*int64(e.T)*(4+1+1) + int64(e.N)*4
-}
-
 // Protocol runs private tuning with DP-SGD and (plaintext) inference on a prepared setup, whose public model is
 // fine-tuned in place.
-func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Setup, cfg Config) (*method.Result, error) {
+func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *harness.Setup, cfg Config) (*method.Result, error) {
 	m := s.Public
-	p, info := m.Preset, s.Data.Info
-	B, T, k := p.BatchSize, p.MaxLen, finetune.NumOutputs(info)
-	ft := finetune.DefaultConfig()
-	if run.Epochs > 0 {
-		ft.Epochs = run.Epochs
-	}
-	if run.LearningRate > 0 {
-		ft.LearningRate = run.LearningRate
-	}
+	B, k := m.Preset.BatchSize, finetune.NumOutputs(s.Data.Info)
+	ft := harness.FineTuneConfig(run, env.Progress, "dp-sgd tuning")
 	sched, err := NewSchedule(cfg, len(s.Data.Train), B, ft.Epochs)
 	if err != nil {
 		return nil, err
@@ -178,23 +165,20 @@ func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Set
 	res.Extra["sampling_rate"] = sched.Q
 	res.Extra["clip"] = cfg.Clip
 	res.Extra["dp_steps"] = float64(sched.Steps)
-	ledger := shaking.NewLedger()
+	ledger := harness.NewLedger()
 
-	// 3: the client uploads its examples; the cloud trains with DP-SGD.
-	const tuning = method.PhasePrivateTuning
-	var train *finetune.Encoded
-	_ = ledger.Time(tuning, method.Client, func() error {
-		train = finetune.Encode(env.Tok, s.Data.Train, T)
-		return nil
-	})
-	ledger.Send(tuning, method.Client, encodedBytes(train))
+	// 3: the client uploads its examples; the cloud trains with DP-SGD. 4: inference is not privatised: the
+	// client sends its ids, the cloud returns logits.
 	m.SetTrainableScopes(trainScopes[cfg.Train]...)
 	m.SetTokenTableTrainable(false)
-	optim := models.Optim{LearningRate: ft.LearningRate, WarmupSteps: int(ft.WarmupFrac * float64(sched.Steps)),
-		TotalSteps: sched.Steps, WeightDecay: ft.WeightDecay, Scope: "adam_dpsgd"}
-	if err := ledger.Time(tuning, method.Cloud, func() error {
-		return trainDP(ctx, env, run, m, train, k, cfg, sched, optim, res)
-	}); err != nil {
+	trainDPSGD := func(ctx stdctx.Context, train *finetune.Encoded, ft finetune.Config, _ *harness.Ledger) ([]method.CurvePoint, error) {
+		optim := models.Optim{LearningRate: ft.LearningRate, WarmupSteps: int(ft.WarmupFrac * float64(sched.Steps)),
+			TotalSteps: sched.Steps, WeightDecay: ft.WeightDecay, Scope: "adam_dpsgd"}
+		return trainDP(ctx, env, run, m, train, k, cfg, sched, optim)
+	}
+	if err := harness.TuneAndInfer(ctx, env, s, harness.IDProtocol{Model: m, Train: trainDPSGD,
+		TuningNote:    "central DP: the cloud sees the token ids and labels; ε covers the fine-tuned model",
+		InferenceNote: "not privatised: plaintext ids"}, ft, ledger, res); err != nil {
 		return nil, err
 	}
 	if sched.NoiseMultiplier == 0 {
@@ -208,47 +192,17 @@ func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Set
 		res.Epsilon, res.Delta = g.Epsilon, g.Delta
 		res.Extra["rdp_order"] = g.Order
 	}
-	ledger.Units(tuning, ft.Epochs, "epochs")
-	ledger.Note(tuning, "central DP: the cloud sees the token ids and labels; ε covers the fine-tuned model")
-	res.TrainExamples = train.N
-
-	// 4: inference is not privatised: the client sends its ids, the cloud returns logits.
-	const inference = method.PhasePrivateInference
-	var query *finetune.Encoded
-	_ = ledger.Time(inference, method.Client, func() error {
-		query = finetune.Encode(env.Tok, s.Data.Dev, T)
-		return nil
-	})
-	ledger.Send(inference, method.Client, encodedBytes(query))
-	var logits []float32
-	if err := ledger.Time(inference, method.Cloud, func() error {
-		_, logits, err = finetune.Predict(m, info, query)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	ledger.Send(inference, method.Cloud, int64(len(logits))*4)
-	if err := ledger.Time(inference, method.Client, func() error {
-		res.Metrics, err = finetune.Score(info, finetune.PredictionsFromLogits(logits, query.N), query.Labels)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	res.EvalExamples = query.N
-	ledger.Units(inference, query.N, "examples")
-	ledger.Note(inference, "not privatised: plaintext ids")
 	res.Costs = ledger.Costs()
 	return res, nil
 }
 
-// trainDP runs sched.Steps DP-SGD steps and appends the mean training loss of each epoch's worth of steps to
-// the result's curve.
+// trainDP runs sched.Steps DP-SGD steps and returns the mean training loss of each epoch's worth of steps.
 func trainDP(ctx stdctx.Context, env method.Env, run method.Run, m *models.Model, train *finetune.Encoded, k int,
-	cfg Config, sched Schedule, optim models.Optim, res *method.Result) error {
+	cfg Config, sched Schedule, optim models.Optim) ([]method.CurvePoint, error) {
 	B := m.Preset.BatchSize
 	engine, err := NewEngine(m, k, cfg.Clip, sched.NoiseMultiplier, optim)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer engine.Finalize()
 	rng := rand.New(rand.NewPCG(run.Seed, 0xd95d))
@@ -264,10 +218,11 @@ func trainDP(ctx stdctx.Context, env method.Env, run method.Run, m *models.Model
 	for i := range order {
 		order[i] = i
 	}
+	var curve []method.CurvePoint
 	var lossSum, count float64
 	for step := range sched.Steps {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("dp-sgd tuning interrupted at step %d: %w", step, err)
+			return nil, fmt.Errorf("dp-sgd tuning interrupted at step %d: %w", step, err)
 		}
 		var batch []int
 		if cfg.Sampling == "poisson" {
@@ -288,21 +243,21 @@ func trainDP(ctx stdctx.Context, env method.Env, run method.Run, m *models.Model
 			in := microBatch(train, batch[lo:min(lo+B, len(batch))], B, k == 1)
 			l, c, err := engine.Accumulate(in)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			lossSum, count = lossSum+float64(l), count+float64(c)
 		}
 		if _, err := engine.Apply(float64(B)); err != nil {
-			return err
+			return nil, err
 		}
 		bar.Add(1)
 		if (step+1)%perEpoch == 0 || step+1 == sched.Steps {
-			res.Curve = append(res.Curve, method.CurvePoint{Phase: method.PhasePrivateTuning, Step: step + 1, Loss: lossSum / math.Max(count, 1)})
+			curve = append(curve, method.CurvePoint{Phase: method.PhasePrivateTuning, Step: step + 1, Loss: lossSum / math.Max(count, 1)})
 			lossSum, count = 0, 0
 		}
 	}
 	bar.Finish()
-	return nil
+	return curve, nil
 }
 
 // microBatch is rows idx of e as step inputs padded to B rows; with no rows it is one padding row of weight 0.

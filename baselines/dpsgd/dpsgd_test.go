@@ -17,11 +17,11 @@ import (
 
 	"github.com/cyphertalk/cyphertalk-go/baselines/accountant"
 	"github.com/cyphertalk/cyphertalk-go/datasets"
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
-	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
 
 // clipProbe runs ClippedGradients on one batch and returns each example's raw and clipped gradient norm, and the
@@ -189,7 +189,7 @@ func TestProtocolEndToEnd(t *testing.T) {
 					t.Fatal(err) // creates the variables, so that their initial values can be compared
 				}
 				table, before := m.TokenTable(), weights(m, "/encoder")
-				if res, err = Protocol(stdctx.Background(), env, run, &shaking.Setup{Data: data, Public: m}, cfg); err != nil {
+				if res, err = Protocol(stdctx.Background(), env, run, &harness.Setup{Data: data, Public: m}, cfg); err != nil {
 					t.Fatal(err)
 				}
 				if !slices.Equal(table, m.TokenTable()) {
@@ -299,7 +299,7 @@ func TestTrainHeadOnly(t *testing.T) {
 		t.Fatal(err) // creates the variables, so that their initial values can be compared
 	}
 	encoder, embeddings, head := weights(m, "/encoder"), weights(m, "/embeddings"), weights(m, "/task_head")
-	res, err := Protocol(stdctx.Background(), env, run, &shaking.Setup{Data: data, Public: m}, cfg)
+	res, err := Protocol(stdctx.Background(), env, run, &harness.Setup{Data: data, Public: m}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +402,7 @@ func TestGivenNoiseMultiplier(t *testing.T) {
 	if cfg, err = DecodeConfig(run.Params); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Protocol(stdctx.Background(), env, run, &shaking.Setup{Data: data, Public: testkit.NanoModel(t, tok.VocabSize(), 1)}, cfg)
+	res, err := Protocol(stdctx.Background(), env, run, &harness.Setup{Data: data, Public: testkit.NanoModel(t, tok.VocabSize(), 1)}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

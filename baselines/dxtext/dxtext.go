@@ -12,9 +12,9 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
-	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
 
 func init() { method.Register(DXText()) }
@@ -39,104 +39,48 @@ func DecodeConfig(params map[string]any) (Config, error) {
 }
 
 // DXText is the dx-text method.
-func DXText() shaking.SetupMethod[Config] {
-	return shaking.SetupMethod[Config]{MethodName: "dx-text", Decode: DecodeConfig, Protocol: Protocol}
-}
-
-// encodedBytes is what uploading e costs: int32 ids, one byte per segment id and per mask flag, and a 4-byte
-// label per example (as the plaintext method books it).
-func encodedBytes(e *finetune.Encoded) int64 {
-	return int64(e.N)*int64(e.T)*(4+1+1) + int64(e.N)*4
+func DXText() harness.Method[Config] {
+	return harness.Method[Config]{MethodName: "dx-text", Decode: DecodeConfig, Protocol: Protocol}
 }
 
 // Protocol runs private tuning and private inference on sanitised text, on a prepared setup whose public model
 // the cloud fine-tunes in place (all of it, token table included, as SanText fine-tunes).
-func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Setup, cfg Config) (*method.Result, error) {
+func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *harness.Setup, cfg Config) (*method.Result, error) {
 	m := s.Public
-	p, info := m.Preset, s.Data.Info
+	p := m.Preset
 	res := method.NewResult()
 	res.Epsilon, res.Delta = cfg.Epsilon, 0
 	res.Tags["mechanism"] = "dx-text"
 	res.Tags["privacy"] = "local, metric (per token)"
 	res.Tags["table"] = "trainable"
-	ledger := shaking.NewLedger()
+	ledger := harness.NewLedger()
 
 	// The client sanitises with the public table, before the cloud tunes anything.
-	const tuning = method.PhasePrivateTuning
 	var san *Sanitizer
-	var upload *finetune.Encoded
-	var replaced float64
-	if err := ledger.Time(tuning, method.Client, func() error {
+	sanitizeTrain := func(e *finetune.Encoded) (*finetune.Encoded, error) {
 		var err error
 		if san, err = NewSanitizer(env.Tok, m.TokenTable(), m.VocabSize, p.Hidden, cfg.Epsilon); err != nil {
-			return err
+			return nil, err
 		}
-		upload, replaced, err = san.SanitizeEncoded(finetune.Encode(env.Tok, s.Data.Train, p.MaxLen), NoiseSeed(run.Seed, "train"))
-		return err
-	}); err != nil {
-		return nil, err
+		upload, replaced, err := san.SanitizeEncoded(e, NoiseSeed(run.Seed, "train"))
+		res.Extra["s_e"] = san.SE()
+		res.Extra["replaced_train"] = replaced
+		res.Extra["candidates"] = float64(san.Candidates())
+		return upload, err
 	}
-	res.Extra["s_e"] = san.SE()
-	res.Extra["replaced_train"] = replaced
-	res.Extra["candidates"] = float64(san.Candidates())
-	ledger.Send(tuning, method.Client, encodedBytes(upload))
-
-	ft := finetune.DefaultConfig()
-	if run.Epochs > 0 {
-		ft.Epochs = run.Epochs
+	sanitizeQueries := func(e *finetune.Encoded) (*finetune.Encoded, error) {
+		query, replaced, err := san.SanitizeEncoded(e, NoiseSeed(run.Seed, "inference"))
+		res.Extra["replaced_eval"] = replaced
+		return query, err
 	}
-	if run.LearningRate > 0 {
-		ft.LearningRate = run.LearningRate
-	}
-	ft.Seed, ft.Progress, ft.Label = run.Seed, env.Progress, fmt.Sprintf("%s dx-text tuning", run.Task)
-	m.SetTrainableScopes("/embeddings", "/encoder", "/pooler", "/task_head")
-	m.SetTokenTableTrainable(true)
-	var tuned *finetune.Result
-	if err := ledger.Time(tuning, method.Cloud, func() error {
-		var err error
-		tuned, err = finetune.Train(ctx, m, info, upload, ft)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	ledger.Units(tuning, ft.Epochs, "epochs")
-	ledger.Note(tuning, "the cloud sees sanitised token ids and the labels")
-	for i, l := range tuned.Curve {
-		res.Curve = append(res.Curve, method.CurvePoint{Phase: tuning, Step: (i + 1) * tuned.Steps / len(tuned.Curve), Loss: l})
-	}
-	res.TrainExamples = upload.N
-
-	const inference = method.PhasePrivateInference
-	var query *finetune.Encoded
-	if err := ledger.Time(inference, method.Client, func() error {
-		var err error
-		query, replaced, err = san.SanitizeEncoded(finetune.Encode(env.Tok, s.Data.Dev, p.MaxLen), NoiseSeed(run.Seed, "inference"))
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	res.Extra["replaced_eval"] = replaced
-	ledger.Send(inference, method.Client, encodedBytes(query))
-	var logits []float32
-	if err := ledger.Time(inference, method.Cloud, func() error {
-		var err error
-		_, logits, err = finetune.Predict(m, info, query)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	ledger.Send(inference, method.Cloud, int64(len(logits))*4)
-	if err := ledger.Time(inference, method.Client, func() error {
-		var err error
-		res.Metrics, err = finetune.Score(info, finetune.PredictionsFromLogits(logits, query.N), query.Labels)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	res.EvalExamples = query.N
-	ledger.Units(inference, query.N, "examples")
+	harness.PrepareTuning(m, true)
+	proto := harness.IDProtocol{Model: m, EncodeTrain: sanitizeTrain, EncodeQueries: sanitizeQueries,
+		TuningNote: "the cloud sees sanitised token ids and the labels"}
 	if math.IsInf(cfg.Epsilon, 1) {
-		ledger.Note(inference, "epsilon = +Inf: no noise (nearest-token rounding only)")
+		proto.InferenceNote = "epsilon = +Inf: no noise (nearest-token rounding only)"
+	}
+	if err := harness.TuneAndInfer(ctx, env, s, proto, harness.FineTuneConfig(run, env.Progress, "dx-text tuning"), ledger, res); err != nil {
+		return nil, err
 	}
 	res.Costs = ledger.Costs()
 	return res, nil

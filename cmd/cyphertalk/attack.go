@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/operators"
 	"github.com/cyphertalk/cyphertalk-go/shaking"
@@ -33,11 +34,11 @@ training: this measures what E_s and the uploads give away. --ops "" is π alone
 			}
 			env := method.Env{DataDir: dir, CacheDir: g.cacheDir, Tok: tok, Progress: true, Log: slogDefault()}
 			run := method.Run{Task: task, Preset: preset, Pretrain: pretrainRecipe, MaxTrain: maxTrain, MaxEval: maxEval, Seed: 1}
-			s, err := shaking.NewSetup(cmd.Context(), env, run)
+			s, err := harness.NewSetup(cmd.Context(), env, run)
 			if err != nil {
 				return err
 			}
-			counts, err := shaking.PublicCounts(env, s)
+			counts, err := harness.PublicCounts(env, s)
 			if err != nil {
 				return err
 			}

@@ -12,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cyphertalk/cyphertalk-go/baselines/plaintext"
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/operators"
 	"github.com/cyphertalk/cyphertalk-go/shaking"
@@ -187,14 +189,14 @@ func runShake(cmd *cobra.Command, g *globals, o *shakeOpts) error {
 		for _, seed := range o.seeds {
 			run := method.Run{Task: task, Preset: o.preset, Pretrain: o.pretrain, MaxTrain: o.maxTrain, MaxEval: o.maxEval,
 				Seed: uint64(seed), Epochs: o.epochs, LearningRate: o.lr}
-			s, err := shaking.NewSetup(cmd.Context(), env, run)
+			s, err := harness.NewSetup(cmd.Context(), env, run)
 			if err != nil {
 				return err
 			}
 			var res *method.Result
 			if o.plain != "" {
 				run.Params = map[string]any{"table": o.plain}
-				res, err = shaking.Plaintext().Run(cmd.Context(), env, run)
+				res, err = plaintext.Protocol(cmd.Context(), env, run, s, plaintext.Config{Table: o.plain})
 			} else {
 				res, err = shaking.Protocol(cmd.Context(), env, run, s, o.cfg)
 			}

@@ -44,8 +44,8 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/baselines/ckks"
 	"github.com/cyphertalk/cyphertalk-go/baselines/cryptofriendly"
 	"github.com/cyphertalk/cyphertalk-go/baselines/cryptorun"
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
-	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
 
 // Name is the method's registry name.
@@ -131,20 +131,22 @@ func Strides(buckets []int, maxLen, headDim int) []int {
 func pow2AtLeast(n int) int { return max(2, 1<<bits.Len(uint(n-1))) }
 
 // Method is the he-ckks method.
-func Method() shaking.SetupMethod[Config] {
-	return shaking.SetupMethod[Config]{MethodName: Name, Decode: DecodeConfig, Protocol: Protocol}
+func Method() harness.Method[Config] {
+	return harness.Method[Config]{MethodName: Name, Decode: DecodeConfig, Protocol: Protocol}
 }
 
 // Protocol runs the he-ckks method on a prepared setup: the crypto-friendly variant (cryptorun), then private
 // inference on a sample of the dev set and the cost of private tuning.
-func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Setup, cfg Config) (*method.Result, error) {
+func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *harness.Setup, cfg Config) (*method.Result, error) {
 	p := s.Public.Preset
 	v, _, err := cryptorun.ForRun(ctx, env, run, s, cfg.Table == "trainable", cfg.DistillEpochs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
 	res := method.NewResult()
-	v.Record(res)
+	if err := v.Record(res); err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
 	set := ckks.ParameterSet(cfg.Parameters)
 	res.Tags["table"] = cfg.Table
 	res.Tags["ckks_parameters"] = cfg.Parameters

@@ -35,8 +35,8 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/baselines/cryptofriendly"
 	"github.com/cyphertalk/cyphertalk-go/baselines/cryptorun"
 	"github.com/cyphertalk/cyphertalk-go/baselines/mpc"
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
-	"github.com/cyphertalk/cyphertalk-go/shaking"
 )
 
 // Name is the method's registry name.
@@ -103,8 +103,8 @@ func (c Config) truncation() mpc.Truncation {
 }
 
 // Method is the mpc-2pc method.
-func Method() shaking.SetupMethod[Config] {
-	return shaking.SetupMethod[Config]{MethodName: Name, Decode: DecodeConfig, Protocol: Protocol}
+func Method() harness.Method[Config] {
+	return harness.Method[Config]{MethodName: Name, Decode: DecodeConfig, Protocol: Protocol}
 }
 
 // Strata are the length buckets the inference sample is stratified by and extrapolated with: powers of two
@@ -119,14 +119,16 @@ func Strata(maxLen int) []int {
 
 // Protocol runs the mpc-2pc method on a prepared setup: the crypto-friendly variant (cryptorun), then private
 // inference on a sample of the dev set and the cost of private tuning.
-func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *shaking.Setup, cfg Config) (*method.Result, error) {
+func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *harness.Setup, cfg Config) (*method.Result, error) {
 	T := s.Public.Preset.MaxLen
 	v, opts, err := cryptorun.ForRun(ctx, env, run, s, cfg.Table == "trainable", cfg.DistillEpochs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
 	res := method.NewResult()
-	v.Record(res)
+	if err := v.Record(res); err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
 	res.Tags["table"] = cfg.Table
 	res.Tags["truncation"] = cfg.Truncation
 	res.Tags["security"] = "semi-honest-2pc-trusted-dealer"

@@ -1,4 +1,4 @@
-package shaking
+package harness
 
 import (
 	"time"
