@@ -84,7 +84,7 @@ func specDescription(dir, experiment string) (string, error) {
 	var spec struct {
 		Description string `toml:"description"`
 	}
-	path := filepath.Join(dir, "spec.toml")
+	path := filepath.Join(dir, results.SpecFile)
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
