@@ -34,12 +34,12 @@ pretrain: data
 	$(BIN) pretrain --preset $(PRESET)
 
 # The paper's figures from real runs: the embedded paper spec (pre-trains the tiny model once, cached; resumable:
-# results/paper/*.parquet), then the figures and tables in reports/paper/index.html.
+# results/paper/*.parquet), then the figures and tables in out/paper/index.html (index.md beside it).
 reproduce: paper
 
 paper: data
 	$(BIN) run paper --results results
-	$(BIN) report results/paper -o reports/paper
+	$(BIN) report results/paper -o out/paper
 
 # The foundation's comparison: fine-tune the pre-trained (and, with INIT=pretrained,scratch, a from-scratch) tiny
 # model on SST-2 and QQP with the token table frozen and trainable; prints dev metrics and wall times.
@@ -52,7 +52,7 @@ finetune-compare: data
 # `make run-dp` (issue 5's DP table, several hours: resumable, or split with `cyphertalk slurm`).
 run-%: data
 	$(BIN) run $* --results results
-	$(BIN) report results/$* -o reports/$*
+	$(BIN) report results/$* -o out/$*
 
 bench: build
 	$(BIN) bench --presets nano,tiny
