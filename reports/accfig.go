@@ -214,7 +214,7 @@ func opts2Figure(settings []*setting, task, title, metricOverride string) (figur
 }
 
 // operatorAxis names each operator's parameter on the x axis ("gaussian σ, laplace b"), with the unit of
-// the noise scales (DESIGN.md §2).
+// the noise scales (docs/design.md §2).
 func operatorAxis(lines map[string]*opLine, order []string) string {
 	var parts []string
 	inSE := false

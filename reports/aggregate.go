@@ -515,7 +515,7 @@ func recoveryLabel(rec string) string {
 	return rec + " recovery"
 }
 
-// paramSymbol writes the operators' parameter names (DESIGN.md §2) as the paper does.
+// paramSymbol writes the operators' parameter names (docs/design.md §2) as the paper does.
 func paramSymbol(p string) string {
 	switch p {
 	case "sigma":
