@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -115,13 +117,25 @@ func runSpec(cmd *cobra.Command, g *globals, o *runOpts, args []string) error {
 		return err
 	}
 	env := method.Env{DataDir: dataDir, CacheDir: cacheDir, Tok: tok, Progress: true, Log: slog.Default()}
+	text, err := specText(spec)
+	if err != nil {
+		slog.Warn("the spec is not kept with the results", "spec", spec.Source, "err", err)
+	}
 	runner := &experiments.Runner{ResultsDir: resDir, Parallel: o.parallel, Env: env, Progress: true,
-		Prepare: experiments.PretrainBases(env)}
+		Prepare: experiments.PretrainBases(env), SpecText: text}
 	slog.Info("experiment", "name", spec.Experiment, "spec", spec.Source, "runs", len(runs), "results", resDir)
 	sum, err := runner.Run(cmd.Context(), runs)
-	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d runs: %d finished now, %d already done, %d failed, %d not run; results in %s\n",
-		spec.Experiment, sum.Total, sum.Finished, sum.Skipped, len(sum.Failed), sum.NotRun, resDir)
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d runs: %d finished now, %d already done, %d failed, %d not run, %d running in another runner; results in %s\n",
+		spec.Experiment, sum.Total, sum.Finished, sum.Skipped, len(sum.Failed), sum.NotRun, sum.Busy, resDir)
 	return err
+}
+
+// specText is the text the spec was read from (an embedded spec's or the file's), kept with the results.
+func specText(spec *experiments.Spec) ([]byte, error) {
+	if name, ok := strings.CutPrefix(spec.Source, experiments.EmbeddedSource); ok {
+		return experiments.Embedded(name)
+	}
+	return os.ReadFile(spec.Source)
 }
 
 // printRuns is --dry-run: one line per run (with "done" for runs whose results exist) and the count.
@@ -129,11 +143,15 @@ func printRuns(cmd *cobra.Command, spec *experiments.Spec, runs []experiments.Ru
 	out := cmd.OutOrStdout()
 	done := 0
 	for _, r := range runs {
-		exists, err := results.Exists(filepath.Join(resDir, r.Experiment), r.ID)
-		if err != nil {
+		exists, err := results.Check(filepath.Join(resDir, r.Experiment), r.ID)
+		var bad *results.UnreadableError
+		if err != nil && !errors.As(err, &bad) {
 			return err
 		}
 		state := "todo"
+		if bad != nil {
+			state = "redo" // unreadable results: the run moves them aside and runs it again
+		}
 		if exists {
 			state = "done"
 			done++
