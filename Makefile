@@ -8,7 +8,7 @@ SEEDS     ?= 1
 
 export CGO_ENABLED ?= 0
 
-.PHONY: build test vet reproduce paper finetune-compare pretrain bench data clean
+.PHONY: build test test-slurm vet reproduce paper finetune-compare pretrain bench data clean
 
 build: $(BIN)
 
@@ -66,6 +66,12 @@ finetune-compare: data
 run-%: data
 	$(BIN) run $* --results results
 	$(BIN) report results/$* -o out/$*
+
+# The Slurm job array on a real single-node Slurm cluster started on this machine (installs slurm-wlm and munge
+# with apt-get when missing; root): `cyphertalk slurm smoke --shards 4` submitted with sbatch must write the same
+# results as a serial run. Not part of `make test`; see scripts/test-slurm.sh.
+test-slurm: data
+	DATA_DIR="$(firstword $(DATA_DIR) data)" GO="$(GO)" scripts/test-slurm.sh
 
 bench: build
 	$(BIN) bench --presets nano,tiny

@@ -8,6 +8,12 @@
 // them into a common [Set] of [Example]s, counting and skipping malformed rows
 // rather than failing on them.
 //
+// User data ([LoadCustom], [CheckCustom]) may be a TSV file with a header, a
+// JSON Lines file or a parquet file. Nothing in it is dropped or altered
+// silently: a row that is not valid UTF-8 (unless the file is declared
+// Latin-1), has the wrong number of columns, lacks its label, or cannot be
+// parsed is skipped and reported with its line number and the reason.
+//
 // It also owns:
 //   - the splits of each task ("train", "dev" — "validation" in the hub
 //     layout — and "test", whose labels are unknown and loaded as -1);

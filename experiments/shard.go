@@ -1,9 +1,13 @@
 package experiments
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cyphertalk/cyphertalk-go/models"
 )
 
 // ParseShard reads "i/n": shard i (0-based, as Slurm's $SLURM_ARRAY_TASK_ID of --array=0-(n-1)) of n.
@@ -21,12 +25,194 @@ func ParseShard(s string) (index, count int, err error) {
 	return index, count, nil
 }
 
-// Shard returns every count-th run starting at index: the shards 0..count-1 partition runs, and each shard's
-// runs are the same whichever results already exist (a re-run or a retried array task gets the same share).
+// Shard returns shard index of count: the runs are split into count shards of about equal estimated cost
+// (EstimateCost) by longest-processing-time-first greedy assignment (AssignShards), and the shard's runs are
+// returned in their order in runs. The assignment depends only on the runs themselves — not on which results
+// already exist — so a re-run or a retried array task gets the same share, and the shards 0..count-1 partition
+// runs.
 func Shard(runs []Run, index, count int) []Run {
 	var out []Run
-	for i := index; i < len(runs); i += count {
-		out = append(out, runs[i])
+	for i, s := range AssignShards(runs, count) {
+		if s == index {
+			out = append(out, runs[i])
+		}
 	}
 	return out
+}
+
+// AssignShards returns, for each run, the shard (0..count-1) it belongs to: the runs are taken in decreasing
+// estimated cost (ties in their order in runs) and each goes to the shard with the least estimated cost so far
+// (ties to the lowest shard index). The result is a deterministic function of the runs' settings and their order.
+func AssignShards(runs []Run, count int) []int {
+	if count < 1 {
+		count = 1
+	}
+	costs := make([]float64, len(runs))
+	order := make([]int, len(runs))
+	for i, r := range runs {
+		costs[i] = EstimateCost(r)
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(costs[b], costs[a]) })
+	load := make([]float64, count)
+	shard := make([]int, len(runs))
+	for _, i := range order {
+		best := 0
+		for s := 1; s < count; s++ {
+			if load[s] < load[best] {
+				best = s
+			}
+		}
+		shard[i] = best
+		load[best] += costs[i]
+	}
+	return shard
+}
+
+// ShardLoads is the estimated cost of each of count shards as AssignShards splits runs, in EstimateCost's units.
+func ShardLoads(runs []Run, count int) []float64 {
+	if count < 1 {
+		count = 1
+	}
+	load := make([]float64, count)
+	for i, s := range AssignShards(runs, count) {
+		load[s] += EstimateCost(runs[i])
+	}
+	return load
+}
+
+// The cost model's weights, in seconds of wall time on 2 CPU cores for the tiny preset. They were read off the
+// committed records in measurements/ (SST-2 4,000 and QQP 8,000 training examples, 3 epochs, full dev sets;
+// TestCostModelMatchesCommittedRecords keeps them within a factor of 1.5 of every record there), the README's
+// per-example figures for the cryptographic baselines and the smoke spec's runs on nano. Only the ratios between
+// runs matter for sharding.
+const (
+	// costPerRun is a run's fixed set-up: loading the data, building the model, compiling the graphs.
+	costPerRun = 10.0
+	// costPerTrainExample is one training example for one epoch of plaintext fine-tuning (QQP 8,000 × 3 epochs
+	// ≈ 550 s of the 576–643 s its plaintext runs took; SST-2 4,000 × 3 ≈ 276 s of 292–303 s).
+	costPerTrainExample = 0.023
+	// costPerEvalExample is one dev example's evaluation (plaintext inference, 0.015 s per example).
+	costPerEvalExample = 0.015
+	// costPerAttackRun and costPerAttackExample are the privacy attacks on a run's uploads ("attacks = true"):
+	// DP-Forward with attacks took +220 s on QQP's 3,899 dev examples and +32 s on SST-2's 872.
+	costPerAttackRun     = 10.0
+	costPerAttackExample = 0.05
+	// costPerStep is one step of CypherTalk's key implantation (awareness, output bias, function, table recovery:
+	// 130 steps took 3–3.4 min; the masked-LM head over the whole vocabulary dominates) or of mpc-2pc's tuning on
+	// shares (320 s per 125 steps).
+	costPerStep = 1.5
+	// costPerHEExample is one dev example under CKKS at 128-bit parameters (77 s); the insecure test parameters
+	// ("test-…") take a quarter of it.
+	costPerHEExample = 80.0
+	// costPerMPCExample is one dev example under 2PC over loopback (0.12 s) with its dealer material.
+	costPerMPCExample = 0.5
+)
+
+// costTrainFactor is each method's training cost relative to plaintext fine-tuning on the same examples
+// (measurements/dp, QQP: DP-SGD 1.7×, dχ text 1.2×; CypherTalk fine-tunes the shaken model at about plaintext
+// speed, its key implantation is counted in steps). The cryptographic baselines fine-tune a plaintext teacher
+// and distill the crypto-friendly variant from it (2×). Methods not listed count as plaintext.
+var costTrainFactor = map[string]float64{
+	"plaintext":  1.0,
+	"dp-forward": 1.0,
+	"dp-sgd":     1.7,
+	"dx-text":    1.2,
+	"cyphertalk": 0.9,
+	"mpc-2pc":    2.0,
+	"he-ckks":    2.0,
+}
+
+// cyphertalkSteps are CypherTalk's key-implantation steps where a run does not set them (shaking.DefaultConfig;
+// table_steps only count with recovery_table = true).
+var cyphertalkSteps = map[string]float64{"awareness_steps": 200, "bias_steps": 60, "function_steps": 200, "table_steps": 60}
+
+// glueSizes are the training and dev examples of each task as stored (QQP: the re-split 23,497-row subset),
+// used where a run takes all of them (max_train or max_eval 0). An unknown task counts as 10,000 / 1,000.
+var glueSizes = map[string][2]int{
+	"sst2": {67349, 872}, "qqp": {19598, 3899}, "mrpc": {3668, 408}, "rte": {2490, 277}, "cola": {8551, 1043},
+	"stsb": {5749, 1500}, "qnli": {104743, 5463}, "mnli": {392702, 9815}, "wnli": {635, 71},
+}
+
+// presetScale is the preset's compute per example relative to tiny: encoder FLOPs per sequence
+// (layers × length × (4·hidden² + 2·hidden·ffn + 2·length·hidden)), raised to at least floor for the work that
+// does not shrink with the encoder (per-step overhead; the vocabulary-sized masked-LM head; CKKS key material).
+// An unknown preset counts as tiny.
+func presetScale(name string, floor float64) float64 {
+	flops := func(p models.Preset) float64 {
+		h, t := float64(p.Hidden), float64(p.MaxLen)
+		return float64(p.Layers) * t * (4*h*h + 2*h*float64(p.FFN) + 2*t*h)
+	}
+	p, err := models.LookupPreset(name)
+	tiny, err2 := models.LookupPreset("tiny")
+	if err != nil || err2 != nil {
+		return 1
+	}
+	return floor + (1-floor)*flops(p)/flops(tiny)
+}
+
+// EstimateCost is a run's estimated wall time in seconds on 2 CPU cores, from its method, preset, training and
+// dev set sizes, epochs and the method parameters that add work (attacks, key-implantation and tuning steps,
+// encrypted inference examples). It ignores caches shared between runs (pre-training, implanted keys,
+// crypto-friendly variants), so it over-estimates runs that find them ready. Used to balance shards; see the
+// weights above.
+func EstimateCost(r Run) float64 {
+	size, ok := glueSizes[r.Task]
+	if !ok {
+		size = [2]int{10000, 1000}
+	}
+	train, eval := float64(size[0]), float64(size[1])
+	if r.MaxTrain > 0 {
+		train = min(train, float64(r.MaxTrain))
+	}
+	if r.MaxEval > 0 {
+		eval = min(eval, float64(r.MaxEval))
+	}
+	factor, ok := costTrainFactor[r.Method]
+	if !ok {
+		factor = 1
+	}
+	epochs := float64(max(r.Epochs, 1))
+	compute := factor*train*epochs*costPerTrainExample + eval*costPerEvalExample
+	fixed := 0.0 // work that shrinks less with the model
+	if b, _ := r.Params["attacks"].(bool); b {
+		fixed += costPerAttackRun + eval*costPerAttackExample
+	}
+	steps := 0.0
+	for _, k := range []string{"awareness_steps", "bias_steps", "function_steps", "table_steps", "tuning_steps"} {
+		v, set := r.Params[k]
+		switch {
+		case set:
+			steps += paramNumber(v)
+		case r.Method == "cyphertalk" && (k != "table_steps" || r.Params["recovery_table"] == true):
+			steps += cyphertalkSteps[k]
+		}
+	}
+	fixed += steps * costPerStep
+	if n := paramNumber(r.Params["inference_examples"]); n > 0 {
+		switch r.Method {
+		case "he-ckks":
+			per := costPerHEExample
+			if p, _ := r.Params["parameters"].(string); strings.HasPrefix(p, "test") {
+				per /= 4
+			}
+			fixed += n * per
+		case "mpc-2pc":
+			fixed += n * costPerMPCExample
+		}
+	}
+	return costPerRun + compute*presetScale(r.Preset, 0.1) + fixed*presetScale(r.Preset, 0.5)
+}
+
+// paramNumber is a numeric parameter's value (TOML integers and floats), 0 for anything else.
+func paramNumber(v any) float64 {
+	switch x := v.(type) {
+	case int64:
+		return max(float64(x), 0)
+	case int:
+		return max(float64(x), 0)
+	case float64:
+		return max(x, 0)
+	}
+	return 0
 }

@@ -129,3 +129,23 @@ func TestFinetuneCustomLatin1Capped(t *testing.T) {
 		t.Errorf("no summary row for the custom task:\n%s", out)
 	}
 }
+
+func TestDataCheckCommand(t *testing.T) {
+	p := writeTemp(t, "menu.tsv", "text\tlabel\ncaf\xe9\tpos\ntea\tneg\n\"a\tb\"\tpos\nshort\n")
+	out, err := run(t, "data", "check", p, "--text-a", "text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"2 usable rows, 2 malformed; labels: neg=1 pos=1", "line 2: invalid UTF-8", "line 5: got 1 tab-separated columns"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("data check output lacks %q:\n%s", w, out)
+		}
+	}
+	out, err = run(t, "data", "check", p, "--text-a", "text", "--encoding", "latin1", "--show", "1")
+	if err != nil || !strings.Contains(out, "3 usable rows, 1 malformed; labels: neg=1 pos=2") {
+		t.Errorf("latin1: %v\n%s", err, out)
+	}
+	if _, err := run(t, "data", "check", writeTemp(t, "bad.tsv", "sentence\tlabel\nx\n")); err == nil || !strings.Contains(err.Error(), "no usable row") {
+		t.Errorf("no usable row: %v", err)
+	}
+}

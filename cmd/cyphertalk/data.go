@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -11,7 +13,7 @@ import (
 
 func newDataCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "data", Short: "Inspect or download the public data (GLUE, vocabulary, Brown corpus)"}
-	cmd.AddCommand(newDataStatsCmd(g), newDataFetchCmd(g))
+	cmd.AddCommand(newDataStatsCmd(g), newDataFetchCmd(g), newDataCheckCmd())
 	return cmd
 }
 
@@ -50,4 +52,64 @@ func newDataStatsCmd(g *globals) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+}
+
+// newDataCheckCmd loads a custom data file the way finetune --train-file does and reports what it found,
+// every malformed row included, without training anything.
+func newDataCheckCmd() *cobra.Command {
+	var spec datasets.CustomSpec
+	var maxRows int
+	cmd := &cobra.Command{
+		Use:   "check FILE",
+		Short: "Load your own data file (TSV, .jsonl or .parquet) as finetune --train-file would and list its malformed rows",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec.Path = args[0]
+			set, names, err := datasets.LoadCustom(spec)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			// Labels are class indices into names, except numeric labels without --labels, kept as values.
+			numeric := len(spec.Labels) == 0
+			for _, n := range names {
+				if _, err := strconv.ParseFloat(n, 64); err != nil {
+					numeric = false
+				}
+			}
+			counts := map[float64]int{}
+			for _, ex := range set.Examples {
+				counts[ex.Label]++
+			}
+			var labels []string
+			for k, n := range names {
+				key := float64(k)
+				if numeric {
+					key, _ = strconv.ParseFloat(n, 64)
+				}
+				labels = append(labels, fmt.Sprintf("%s=%d", n, counts[key]))
+			}
+			fmt.Fprintf(out, "%s: %d usable rows, %d malformed; labels: %s\n", spec.Path, len(set.Examples), len(set.Malformed),
+				strings.Join(labels, " "))
+			for i, m := range set.Malformed {
+				if maxRows > 0 && i == maxRows {
+					fmt.Fprintf(out, "  … %d more (--show 0 lists all)\n", len(set.Malformed)-i)
+					break
+				}
+				fmt.Fprintf(out, "  line %d: %s\n", m.Line, m.Reason)
+			}
+			if len(set.Examples) == 0 {
+				return fmt.Errorf("%s has no usable row", spec.Path)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&spec.TextA, "text-a", "sentence", "name of the text column")
+	f.StringVar(&spec.TextB, "text-b", "", "name of the second text column, for pairs")
+	f.StringVar(&spec.Label, "label", "label", "name of the label column")
+	f.StringSliceVar(&spec.Labels, "labels", nil, "ordered label names (class k = k-th name); default: sorted distinct labels")
+	f.StringVar(&spec.Encoding, "encoding", "utf-8", "text encoding of the file: utf-8 or latin1")
+	f.IntVar(&maxRows, "show", 20, "malformed rows listed (0 = all)")
+	return cmd
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -197,46 +196,5 @@ func TestRunReportsFailures(t *testing.T) {
 	out, err := execCLI(t, "--data", d, "run", spec, "--results", res)
 	if err == nil || !strings.Contains(err.Error(), "simulated failure") || !strings.Contains(out, "4 finished now, 0 already done, 2 failed") {
 		t.Errorf("error %v\n%s", err, out)
-	}
-}
-
-func TestSlurmScript(t *testing.T) {
-	spec := writeSpec(t, cmdSpec)
-	out, err := execCLI(t, "--data", "/cluster/data", "slurm", spec, "--shards", "3", "--results", "/scratch/res",
-		"--binary", "/opt/cyphertalk", "--partition", "cpu")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
-		"#!/bin/bash\n", "#SBATCH --array=0-2\n", "#SBATCH --partition=cpu\n", "#SBATCH --cpus-per-task=2\n",
-		`exec /opt/cyphertalk --data /cluster/data run ` + spec + ` --results /scratch/res --shard "${SLURM_ARRAY_TASK_ID}/3"`,
-		`experiment "cmdtest"`, "4 runs in 3 shards",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("script lacks %q:\n%s", want, out)
-		}
-	}
-	if strings.Contains(out, "pretrain --preset") {
-		t.Errorf("a spec without pre-training asks for it:\n%s", out)
-	}
-	// #SBATCH lines must precede the first command, or sbatch ignores them.
-	firstCommand := strings.Index(out, "\nset -euo")
-	if strings.LastIndex(out, "#SBATCH") > firstCommand {
-		t.Error("an #SBATCH line follows a command")
-	}
-	if bash, err := exec.LookPath("bash"); err == nil {
-		check := exec.Command(bash, "-n")
-		check.Stdin = strings.NewReader(out)
-		if msg, err := check.CombinedOutput(); err != nil {
-			t.Errorf("bash -n: %v %s", err, msg)
-		}
-	}
-	if _, err := execCLI(t, "slurm", spec); err == nil {
-		t.Error("slurm without --shards accepted")
-	}
-	pre := strings.Replace(cmdSpec, `pretrain = "none"`, `pretrain = "default"`, 1)
-	out, err = execCLI(t, "slurm", writeSpec(t, pre), "--shards", "2", "--binary", "cyphertalk")
-	if err != nil || !strings.Contains(out, "#   cyphertalk pretrain --preset nano\n") {
-		t.Errorf("pre-training hint missing: %v\n%s", err, out)
 	}
 }
