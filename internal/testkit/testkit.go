@@ -12,7 +12,7 @@ import (
 )
 
 // Tokenizer returns the data directory and the bert-base-uncased tokenizer, or skips the test when there is no
-// data directory (see testdata.DirOrSkip).
+// data directory — fails it when $CI is set (see testdata.DirOrSkip).
 func Tokenizer(tb testing.TB) (string, *wordpiece.Tokenizer) {
 	tb.Helper()
 	dir := testdata.DirOrSkip(tb)
