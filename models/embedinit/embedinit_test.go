@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/cyphertalk/cyphertalk-go/internal/testdata"
 )
 
 func cosine(a, b []float32) float64 {
@@ -438,10 +440,10 @@ func TestErrors(t *testing.T) {
 // plausible. EMBEDINIT_BROWN_LINES=60000 runs it on the whole corpus
 // (1.16 M tokens, 49.8 k ids: about 8 s on 2 cores).
 func TestBrown(t *testing.T) {
-	const path = "/work/shared/data/corpus/brown.txt"
+	path := testdata.FileOrSkip(t, "corpus/brown.txt")
 	f, err := os.Open(path)
 	if err != nil {
-		t.Skipf("corpus absent: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	vocab := map[string]int32{}
