@@ -45,6 +45,7 @@ func newRoot() *cobra.Command {
 		Short: "CypherTalk: shake a language model's embeddings with a secret key, recover it, tune and serve it privately",
 		Long: `cyphertalk reproduces and measures "A Framework for Cost-Effective and Self-Adaptive LLM Shaking and
 Recovery Mechanism" (arXiv 2403.07283) on GLUE tasks, with a BERT-style model pre-trained here.`,
+		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -74,6 +75,7 @@ Recovery Mechanism" (arXiv 2403.07283) on GLUE tasks, with a BERT-style model pr
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache", defaultCacheDir(), "cache directory for pre-trained checkpoints ($CYPHERTALK_CACHE)")
 	root.PersistentFlags().StringVar(&g.cpuProf, "cpuprofile", "", "write a Go CPU profile to this file")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "debug logging")
+	root.SetVersionTemplate(versionTemplate)
 	root.AddCommand(newDataCmd(g), newTokenizeCmd(g), newPretrainCmd(g), newFinetuneCmd(g), newBenchCmd(g),
 		newKeygenCmd(g), newShakeCmd(g), newAccountantCmd(g), newRunCmd(g), newSlurmCmd(g), newReportCmd(g), newAttackCmd(g))
 	return root

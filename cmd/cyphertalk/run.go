@@ -32,9 +32,9 @@ func newRunCmd(g *globals) *cobra.Command {
 		Use:   "run [SPEC]",
 		Short: "Run an experiment spec: every method, task, sweep point and seed, one parquet file per run",
 		Long: `Runs every run of an experiment spec (a TOML file, or the name of a built-in spec: ` +
-			strings.Join(experiments.EmbeddedNames(), ", ") + `; default ` + experiments.DefaultSpec + `) and
-writes each run's results atomically under RESULTS/<experiment>/. Runs whose results exist are skipped, so an
-interrupted sweep continues where it stopped; Ctrl-C loses no finished run. A failing run is reported at the end
+			strings.Join(experiments.EmbeddedNames(), ", ") + `; without one it lists them with their measured
+durations) and writes each run's results atomically under RESULTS/<experiment>/. Runs whose results exist are
+skipped, so an interrupted sweep continues where it stopped; Ctrl-C loses no finished run. A failing run is reported at the end
 and the others go on (exit status 1 if any failed).
 
 --only KEY=VALUE (repeatable) runs only the runs whose setting KEY (as --dry-run prints it: task, method, seed,
@@ -44,6 +44,9 @@ seed of every setting first; the run ids do not change, so the rest runs later w
 a sweep; see "cyphertalk slurm" for a Slurm job array that does this.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return noSpec(cmd)
+			}
 			return runSpec(cmd, g, o, args)
 		},
 	}
