@@ -9,11 +9,15 @@
 //	costs/<run_id>.parquet    one row per phase measurement (long format, exactly method.Cost)
 //	curves/<run_id>.parquet   the training curve: phase, step, loss
 //	attacks/<run_id>.parquet  one row per privacy attack (method.AttackResult)
+//	spec.toml                 the spec the runs came from (kept by the runner; reports show its description)
+//	claims/<run_id>.claim     a run being executed (owned by the runner, experiments/claim.go)
+//	corrupt/<run_id>.<time>.* unreadable files moved aside by MoveAside before the run is redone
 //
 // Write puts the three companions down first and the run row last, each through internal/atomicfile
 // (temporary file + fsync + rename), so a run exists exactly when runs/<run_id>.parquet does: a crash, Ctrl-C
 // or kill at any moment leaves either a complete run or none (orphan companions are ignored by the reader and
-// overwritten when the run is redone). Every file is plain parquet that pandas (pyarrow) and DuckDB read as they
+// overwritten when the run is redone). A run that is unreadable anyway (a truncated, emptied or damaged file)
+// is skipped by the reader with a warning (ReadAll lists it) and moved aside by a resuming runner. Every file is plain parquet that pandas (pyarrow) and DuckDB read as they
 // are, e.g. `SELECT * FROM read_parquet('results/paper/runs/*.parquet', union_by_name=true)`; the run rows of
 // different methods have different param_/metric_/extra_/tag_ columns, which the union (or ReadExperiment) merges.
 // The flat, wide row with its prefixes is written by hand on parquet-go's dynamic schema: no library maps Go
