@@ -250,9 +250,29 @@ func TestProtocolEndToEnd(t *testing.T) {
 	if !cached {
 		t.Errorf("second run with the same key did not reuse the implanted model: %+v", res2.Costs)
 	}
-	if res2.Metrics["accuracy"] == 0 && res.Metrics["accuracy"] == 0 {
-		t.Error("both runs scored 0")
+	// π alone, without recovery, is lossless: the cloud's model is the public one with its table rows moved as the
+	// ids are, so private tuning and inference follow plaintext's exactly — the same loss at every point of the
+	// curve and the same dev metrics. A client encoding that misses π (or a harness that encodes the training
+	// examples and the queries differently) breaks it.
+	run.Seed = 1
+	piOnly := map[string]any{"ops": "", "awareness_steps": int64(0), "function_steps": int64(0), "mlm_eval_batches": int64(0)}
+	resPi, err := Protocol(stdctx.Background(), env, run, setup(1), DefaultConfigWith(piOnly))
+	if err != nil {
+		t.Fatal(err)
 	}
+	plain, resPlain := setup(1), method.NewResult()
+	harness.PrepareTuning(plain.Public, false)
+	if err := harness.TuneAndInfer(stdctx.Background(), env, plain, harness.IDProtocol{Model: plain.Public},
+		harness.FineTuneConfig(run, false, "plaintext"), harness.NewLedger(), resPlain); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(resPi.Metrics, resPlain.Metrics) || !slices.Equal(resPi.Curve, resPlain.Curve) || len(resPlain.Curve) == 0 {
+		t.Errorf("π only: metrics %v, curve %v; plaintext: metrics %v, curve %v", resPi.Metrics, resPi.Curve, resPlain.Metrics, resPlain.Curve)
+	}
+	if resPi.Extra["majority_accuracy"] != resPlain.Extra["majority_accuracy"] || !(resPi.Extra["majority_accuracy"] >= 0.5) {
+		t.Errorf("majority line %v (plaintext %v)", resPi.Extra["majority_accuracy"], resPlain.Extra["majority_accuracy"])
+	}
+	run.Seed = 2
 	// The full method (data, base model "none", all phases) runs too.
 	if _, err := CypherTalk().Run(stdctx.Background(), env, run); err != nil {
 		t.Fatal(err)
