@@ -4,12 +4,14 @@ import (
 	stdctx "context"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"testing"
 
 	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
+	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/internal/testkit"
 	"github.com/cyphertalk/cyphertalk-go/models"
@@ -156,7 +158,29 @@ func TestRunEndToEnd(t *testing.T) {
 	if inf.BytesToCloud != 48*32*6+48*4 || inf.BytesToClient != 48*2*4 || inf.Units != 48 || inf.ClientSeconds <= 0 {
 		t.Errorf("inference cost %+v", inf)
 	}
-	if _, ok := res.Metrics["accuracy"]; !ok || res.EvalExamples != 48 || res.TrainExamples != 64 {
+	if res.EvalExamples != 48 || res.TrainExamples != 64 {
 		t.Errorf("metrics %v on %d/%d examples", res.Metrics, res.TrainExamples, res.EvalExamples)
+	}
+
+	// At ε = +Inf every token rounds to itself: the uploads are the plaintext ids, so the method must tune and
+	// score exactly as plaintext with a trainable table (the same curve and metrics from the same model).
+	data, err := finetune.LoadTaskData(dir, "sst2", 64, 48, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Params = map[string]any{"epsilon": math.Inf(1)}
+	exact, err := Protocol(stdctx.Background(), env, run, &harness.Setup{Data: data, Public: testkit.NanoModel(t, tok.VocabSize(), 1)}, Config{Epsilon: math.Inf(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, m := method.NewResult(), testkit.NanoModel(t, tok.VocabSize(), 1)
+	harness.PrepareTuning(m, true)
+	if err := harness.TuneAndInfer(stdctx.Background(), env, &harness.Setup{Data: data, Public: m}, harness.IDProtocol{Model: m},
+		harness.FineTuneConfig(run, false, "plaintext"), harness.NewLedger(), plain); err != nil {
+		t.Fatal(err)
+	}
+	if exact.Extra["replaced_train"] != 0 || !maps.Equal(exact.Metrics, plain.Metrics) || !slices.Equal(exact.Curve, plain.Curve) || len(plain.Curve) == 0 {
+		t.Errorf("ε = +Inf: replaced %v, metrics %v, curve %v; plaintext: metrics %v, curve %v",
+			exact.Extra["replaced_train"], exact.Metrics, exact.Curve, plain.Metrics, plain.Curve)
 	}
 }
