@@ -149,7 +149,7 @@ func measure(expDir string) (Measured, error) {
 		}
 	}
 	slices.Sort(m.GitCommits)
-	m.TotalSeconds = total.Round(100*time.Millisecond).Seconds()
+	m.TotalSeconds = total.Round(100 * time.Millisecond).Seconds()
 	return m, nil
 }
 
