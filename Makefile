@@ -74,7 +74,7 @@ test-slurm: data
 	DATA_DIR="$(firstword $(DATA_DIR) data)" GO="$(GO)" scripts/test-slurm.sh
 
 bench: build
-	$(BIN) bench --presets nano,tiny
+	$(BIN) bench --presets nano,tiny --results results
 
 clean:
 	rm -rf bin
