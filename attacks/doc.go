@@ -1,4 +1,4 @@
-// Package attacks owns the privacy attacks of DESIGN.md §5 (issue 7): what an honest-but-curious cloud can
+// Package attacks owns the privacy attacks of docs/design.md §5 : what an honest-but-curious cloud can
 // read of the client's text from what it sees, measured as the token recovery rate on the client's uploads.
 //
 // The cloud knows the public model — its token-embedding table E (V×d) — and public text statistics (token

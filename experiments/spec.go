@@ -1,4 +1,4 @@
-// Package experiments owns experiment specs and the runner that executes them (DESIGN.md §6).
+// Package experiments owns experiment specs and the runner that executes them (docs/design.md §6).
 //
 // A spec is a TOML file (BurntSushi/toml, decoded strictly: an unknown key is an error naming the key and its
 // line) that names the data, model, training settings, seeds and a list of [[method]] blocks with their

@@ -1,4 +1,4 @@
-// Package operators owns the CypherTalk secret key and the shaking operators (DESIGN.md §2).
+// Package operators owns the CypherTalk secret key and the shaking operators (docs/design.md §2).
 //
 // It is pure Go (no gomlx) and works on token-embedding tables given as row-major []float32 of V×d.
 //

@@ -66,7 +66,7 @@ func (o OpInfo) param(name string) (ParamInfo, bool) {
 
 var inf = math.Inf(1)
 
-// registry lists the vertical operators of DESIGN.md §2 in table order.
+// registry lists the vertical operators of docs/design.md §2 in table order.
 var registry = []OpInfo{
 	{Name: "addv", Doc: "e + v, one v ~ N(0, (scale·s_E)² I) for the table",
 		Params: []ParamInfo{{Name: "scale", Doc: "std of v in units of s_E", Min: 0, Max: inf, Default: Range{0.1, 1}}},
@@ -88,7 +88,7 @@ var registry = []OpInfo{
 		build:  func(p map[string]float64) Operator { return DXFixp{Epsilon: p["epsilon"]} }},
 }
 
-// OperatorNames returns the registered vertical operators in DESIGN.md order.
+// OperatorNames returns the registered vertical operators in docs/design.md order.
 func OperatorNames() []string {
 	names := make([]string, len(registry))
 	for i, o := range registry {
@@ -97,7 +97,7 @@ func OperatorNames() []string {
 	return names
 }
 
-// Operators returns the registry entries in DESIGN.md order.
+// Operators returns the registry entries in docs/design.md order.
 func Operators() []OpInfo { return slices.Clone(registry) }
 
 // LookupOperator returns the registry entry of name, or an error listing the valid operators.

@@ -1,4 +1,4 @@
-// Package accountant owns the project's differential-privacy accounting (DESIGN.md §5): the Rényi-DP accountant of
+// Package accountant owns the project's differential-privacy accounting (docs/design.md §5): the Rényi-DP accountant of
 // the Poisson-subsampled Gaussian mechanism that the dp-sgd baseline is calibrated and reported with (RDP over a
 // grid of orders, composition over steps, conversion to (ε, δ), calibration of the noise multiplier σ for a target
 // budget), and the analytic Gaussian mechanism that the dp-forward baseline calibrates its noise with.

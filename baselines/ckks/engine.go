@@ -1,4 +1,4 @@
-// Package ckks owns the he-ckks baseline's engine (DESIGN.md §5, THE-X style): the crypto-friendly model of
+// Package ckks owns the he-ckks baseline's engine (docs/design.md §5, THE-X style): the crypto-friendly model of
 // baselines/cryptofriendly evaluated on CKKS ciphertexts with github.com/tuneinsight/lattigo/v6. The client
 // generates the keys, encrypts its embedded input and decrypts the logits; the cloud holds only the
 // evaluation keys and computes with its plaintext weights on the encrypted activations.

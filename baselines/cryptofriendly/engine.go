@@ -1,4 +1,4 @@
-// Package cryptofriendly owns the crypto-friendly variant of the project's encoder (DESIGN.md §5): the model whose
+// Package cryptofriendly owns the crypto-friendly variant of the project's encoder (docs/design.md §5): the model whose
 // non-linear layers are replaced by what HE and MPC protocols can evaluate, its distillation from the plaintext
 // model, its weights exported to plain Go, and one forward pass written once against the Engine interface, so
 // the same code runs in the clear (the reference), on CKKS ciphertexts (baselines/ckks) and on 2-party secret

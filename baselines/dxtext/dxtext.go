@@ -1,4 +1,4 @@
-// Package dxtext owns the dx-text baseline (DESIGN.md §5): text sanitisation by metric differential privacy
+// Package dxtext owns the dx-text baseline (docs/design.md §5): text sanitisation by metric differential privacy
 // (dχ-privacy, Feyisetan et al., "Privacy- and Utility-Preserving Textual Analysis via Calibrated Multivariate
 // Perturbations", WSDM 2020; the word-replacement baseline of SanText, Yue et al. 2021). The client replaces
 // each token of its text by the vocabulary token nearest to the token's public embedding plus dχ noise — the

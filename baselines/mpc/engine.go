@@ -1,4 +1,4 @@
-// Package mpc owns the mpc-2pc baseline's cryptography (DESIGN.md §5): a two-party computation engine that
+// Package mpc owns the mpc-2pc baseline's cryptography (docs/design.md §5): a two-party computation engine that
 // evaluates the crypto-friendly model (baselines/cryptofriendly.Engine) on additive secret shares over Z_2^64,
 // with fixed-point numbers, Beaver triples from a dealer, and the two parties talking over real loopback TCP, so
 // that bytes and rounds are counted on the wire. It also owns private training of a classifier head on shares

@@ -32,7 +32,7 @@ func newKeygenCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keygen",
 		Short: "Generate a CypherTalk key (vertical operators + permutation π) and write it with mode 0600",
-		Long: `Generates vskey = {vsn, vsops[], vsopts[]} and hskey = {π} (DESIGN.md §2) from one seed.
+		Long: `Generates vskey = {vsn, vsops[], vsopts[]} and hskey = {π} (docs/design.md §2) from one seed.
 --ops gives the chain explicitly ("gaussian:sigma=0.5,tilt:angle=0.3"); --random N draws N operators
 (from --allowed, default all) with parameters from their default ranges. Without --seed the seed comes from
 crypto/rand; --seed N derives a guessable seed for reproducible experiments. The key file holds the secret:
@@ -124,7 +124,7 @@ func newShakeCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "shake",
 		Short: "Run the CypherTalk protocol end to end: shake, recover, tune and serve privately; print dev metrics and costs",
-		Long: `Runs the four phases (DESIGN.md §1) on GLUE tasks: key generation (or --key FILE), shaking of the public
+		Long: `Runs the four phases (docs/design.md §1) on GLUE tasks: key generation (or --key FILE), shaking of the public
 token table, awareness recovery (client) and function recovery (cloud) on public text, private tuning on
 π-encoded training data and private inference on the π-encoded dev set. Prints dev metrics, the masked-LM loss of
 the base / shaken / recovered model in shaken space, and each phase's wall seconds by party and bytes.

@@ -1,4 +1,4 @@
-// Package method is the contract between the experiment runner and every compared method (DESIGN.md §5):
+// Package method is the contract between the experiment runner and every compared method (docs/design.md §5):
 // plaintext, cyphertalk, dp-forward, dp-sgd, he-ckks and mpc-2pc each implement Method, report the four phases'
 // costs in the same Cost record (wall seconds by party, bytes each way, rounds), and return one Result that the
 // runner writes to the run's parquet file. It is a leaf package (no gomlx) so that shaking/, baselines/ and
@@ -18,7 +18,7 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
 )
 
-// Phase names, in protocol order (DESIGN.md §1). Methods use the ones they have.
+// Phase names, in protocol order (docs/design.md §1). Methods use the ones they have.
 const (
 	PhaseKeyGen           = "keygen"             // 1: client draws the key
 	PhaseShaking          = "shaking"            // 2a: client computes E_s
@@ -95,7 +95,7 @@ type Result struct {
 	// "sigma" (with Extra["operator_value"] = 0.5), "recovery" = "none" | "awareness+function", "table" =
 	// "frozen" | "trainable". They become columns prefixed "tag_".
 	Tags map[string]string
-	// Attacks holds privacy-attack results when the run asked for them (issue 7).
+	// Attacks holds privacy-attack results when the run asked for them .
 	Attacks                     []AttackResult
 	TrainExamples, EvalExamples int
 }

@@ -2,7 +2,7 @@ package backend
 
 // Workaround for gomlx v0.26.0: the reverse-mode gradient of DotGeneral and Dot is built as broadcast-Mul +
 // ReduceSum, which materialises the full [M,N,K] outer product: on the SimpleGo backend ~10x slower and ~10x
-// more memory than a matmul (GOMLX.md §2). Upstream fixed this in v0.28.0 (gomlx/gomlx#428), which the module
+// more memory than a matmul (docs/design.md §8). Upstream fixed this in v0.28.0 (gomlx/gomlx#428), which the module
 // proxy does not serve. We re-register the VJPs in the exported graph.VJPRegistration map so that gradients
 // are themselves DotGenerals. fastgrad_test.go checks the result against the original VJPs.
 //

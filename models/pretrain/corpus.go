@@ -1,5 +1,5 @@
 // Package pretrain owns the public base model: the public corpus (Brown + the public pools of GLUE train splits,
-// DESIGN.md §4), the token-table initialisation from that corpus (PPMI-SVD, models/embedinit), masked-LM
+// docs/design.md §4), the token-table initialisation from that corpus (PPMI-SVD, models/embedinit), masked-LM
 // pre-training (15% of tokens, 80/10/10) with a sentence-pair objective, the held-out MLM loss, and a cache of
 // finished checkpoints keyed by a hash of everything that determines them.
 package pretrain

@@ -38,7 +38,7 @@ type Config struct {
 	TableInit string  `json:"table_init"`
 	TableStd  float64 `json:"table_std"`
 	// TrainTable lets MLM update the token table. Off by default: MLM at this scale collapsed the table
-	// (DESIGN.md §4), and the PPMI-SVD table is the knowledge we want to keep.
+	// (docs/design.md §4), and the PPMI-SVD table is the knowledge we want to keep.
 	TrainTable    bool    `json:"train_table"`
 	PairObjective bool    `json:"pair_objective"`
 	HeldOut       float64 `json:"held_out"`

@@ -1,4 +1,4 @@
-// Package ckksmethod owns the he-ckks method of the experiment runner (DESIGN.md §5, THE-X style): the
+// Package ckksmethod owns the he-ckks method of the experiment runner (docs/design.md §5, THE-X style): the
 // crypto-friendly variant of the run's model (baselines/cryptorun: teacher fine-tuning, MPCFormer distillation,
 // dev-set accuracy in the clear) evaluated on CKKS ciphertexts by the engine of baselines/ckks (lattigo v6; the
 // client keeps the secret key, the cloud computes with the evaluation keys; Reciprocal and InvSqrt, and depth

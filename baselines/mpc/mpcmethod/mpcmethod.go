@@ -1,4 +1,4 @@
-// Package mpcmethod owns the mpc-2pc method of the experiment runner (DESIGN.md §5): the crypto-friendly variant
+// Package mpcmethod owns the mpc-2pc method of the experiment runner (docs/design.md §5): the crypto-friendly variant
 // of the run's model (baselines/cryptorun: teacher fine-tuning, MPCFormer distillation, dev-set accuracy in the
 // clear) evaluated by the two-party engine of baselines/mpc (additive shares over Z_2^64, a trusted dealer's
 // correlated randomness, the client and the cloud talking over loopback TCP).
