@@ -100,7 +100,9 @@ pick_ports() {
   fail "no two free consecutive ports on 127.0.0.1"
 }
 PORT=$(pick_ports)
-HOST=$(hostname -s)
+# The node and controller are named localhost: slurmctld accepts it as its own name, and with
+# CommunicationParameters=NoCtldInAddrAny,NoInAddrAny both daemons listen on 127.0.0.1 only.
+HOST=localhost
 MEM_MB=$(awk '/^MemTotal:/ { m = int($2 / 1024 * 0.8); print (m < 2048 ? 2048 : m) }' /proc/meminfo)
 
 mkdir -p "$TMP/munge" "$TMP/state" "$TMP/spool" "$TMP/work"
@@ -121,10 +123,10 @@ export SLURM_CONF="$TMP/slurm.conf"
 cat >"$SLURM_CONF" <<CONF
 # Single-node test cluster of scripts/test-slurm.sh; everything under $TMP.
 ClusterName=cyphertalk-test
-SlurmctldHost=$HOST(127.0.0.1)
+SlurmctldHost=$HOST
 SlurmctldPort=$PORT
 SlurmdPort=$((PORT + 1))
-CommunicationParameters=NoInAddrAny
+CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 AuthType=auth/munge
 AuthInfo=socket=$SOCK
 CredType=cred/munge
@@ -172,8 +174,13 @@ done
 
 # --- 3. Build and submit ------------------------------------------------------------------------------------
 log "building $BIN"
-(cd "$ROOT" && CGO_ENABLED=${CGO_ENABLED:-0} "$GO" build -o "$BIN" ./cmd/cyphertalk && \
-  CGO_ENABLED=${CGO_ENABLED:-0} "$GO" build -o "$TMP/resultsdiff" ./scripts/resultsdiff) || fail "go build"
+export CGO_ENABLED=${CGO_ENABLED:-0}
+if command -v make >/dev/null; then
+  make -C "$ROOT" --no-print-directory GO="$GO" build || fail "make build"
+else
+  (cd "$ROOT" && "$GO" build -o "$BIN" ./cmd/cyphertalk) || fail "go build ./cmd/cyphertalk"
+fi
+(cd "$ROOT" && "$GO" build -o "$TMP/resultsdiff" ./scripts/resultsdiff) || fail "go build ./scripts/resultsdiff"
 
 SCRIPT="$TMP/work/$SPEC.sbatch"
 # The script is generated with a binary path that does not exist here and given the real one at submission,

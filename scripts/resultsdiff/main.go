@@ -8,7 +8,8 @@
 // counts, method tags and non-timing extras, training curve, attack results and, per cost phase, the same bytes,
 // rounds and units. What may differ between two executions of the same run is left out: provenance (backend, Go
 // version, commit, host), start time and duration, the seconds and free-text notes of every cost phase, and the
-// extras and tags that are timings (see timingKey). Numbers compare exactly unless -tol gives a relative tolerance. Exit status 0 when
+// extras and tags that are timings (see timingKey); the crypto baselines' error against their reference engine
+// must only stay within its tolerance (see noiseKey). Numbers compare exactly unless -tol gives a relative tolerance. Exit status 0 when
 // the directories agree, 1 with one line per difference when they do not, 2 on a usage or read error.
 package main
 
@@ -92,6 +93,11 @@ var timingPattern = regexp.MustCompile(`(^|_)(ms|us|ns|sec|secs|seconds|time|tim
 // "inference_seconds_per_example_lan", "elapsed" (not "s_e").
 func timingKey(k string) bool { return timingPattern.MatchString(strings.ToLower(k)) }
 
+// noiseKey reports whether an extra named k is a private computation's error against its reference engine
+// ("logits_max_abs_diff"): CKKS encryption and secret sharing draw fresh randomness, so it differs between two
+// executions of the same run. Such extras must be present in both and within the run's "logit_tolerance".
+func noiseKey(k string) bool { return strings.HasSuffix(k, "max_abs_diff") }
+
 // compare lists the differences between two sets of records, by run id.
 func compare(a, b []results.Record, tol float64) []string {
 	byID := func(rs []results.Record) map[string]results.Record {
@@ -166,7 +172,23 @@ func compareRecord(a, b results.Record, tol float64) []string {
 	}
 	never := func(string) bool { return false }
 	numMap("metric", a.Metrics, b.Metrics, never)
-	numMap("extra", a.Extra, b.Extra, timingKey)
+	numMap("extra", a.Extra, b.Extra, func(k string) bool { return timingKey(k) || noiseKey(k) })
+	for _, k := range slices.Sorted(maps.Keys(union(a.Extra, b.Extra))) {
+		if !noiseKey(k) {
+			continue
+		}
+		x, okx := a.Extra[k]
+		y, oky := b.Extra[k]
+		lim, limited := a.Extra["logit_tolerance"]
+		switch {
+		case okx != oky:
+			out = append(out, fmt.Sprintf("extra %s: present in only one", k))
+		case math.IsNaN(x) != math.IsNaN(y):
+			out = append(out, fmt.Sprintf("extra %s: %v != %v", k, x, y))
+		case limited && (x > lim || y > lim):
+			out = append(out, fmt.Sprintf("extra %s: %v, %v above the tolerance %v", k, x, y, lim))
+		}
+	}
 	for _, k := range slices.Sorted(maps.Keys(union(a.Tags, b.Tags))) {
 		if !timingKey(k) {
 			diff("tag "+k, a.Tags[k], b.Tags[k])

@@ -125,3 +125,20 @@ func TestUnreadableRunIsAnError(t *testing.T) {
 		t.Errorf("rc %d: %s%s", rc, out.String(), errOut.String())
 	}
 }
+
+func TestCryptoNoiseNeedOnlyStayWithinTolerance(t *testing.T) {
+	a, b := record("r1"), record("r1")
+	a.Extra["logit_tolerance"], b.Extra["logit_tolerance"] = 0.05, 0.05
+	a.Extra["logits_max_abs_diff"], b.Extra["logits_max_abs_diff"] = 9.7e-8, 6.9e-8
+	if d := compare([]results.Record{a}, []results.Record{b}, 0); len(d) != 0 {
+		t.Errorf("fresh crypto randomness reported: %v", d)
+	}
+	b.Extra["logits_max_abs_diff"] = 0.2
+	if d := compare([]results.Record{a}, []results.Record{b}, 0); len(d) != 1 || !strings.Contains(d[0], "above the tolerance") {
+		t.Errorf("error above tolerance: %v", d)
+	}
+	delete(b.Extra, "logits_max_abs_diff")
+	if d := compare([]results.Record{a}, []results.Record{b}, 0); len(d) != 1 || !strings.Contains(d[0], "present in only one") {
+		t.Errorf("missing error figure: %v", d)
+	}
+}
