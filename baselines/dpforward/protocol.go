@@ -13,9 +13,9 @@ import (
 
 	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
-	"github.com/cyphertalk/cyphertalk-go/internal/progress"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
+	"github.com/cyphertalk/cyphertalk-go/models/train"
 )
 
 // Protocol runs private tuning and private inference on a prepared setup (its public model is fine-tuned in
@@ -175,8 +175,8 @@ func (sp *split) train(ctx stdctx.Context, u *upload, ft finetune.Config, ledger
 	const phase = method.PhasePrivateTuning
 	p, info := sp.m.Preset, sp.s.Data.Info
 	B, T, d, k := p.BatchSize, p.MaxLen, p.Hidden, finetune.NumOutputs(info)
-	train, trainable := u.enc, sp.trainable
-	perEpoch := train.N / B
+	data, trainable := u.enc, sp.trainable
+	perEpoch := data.N / B
 	total := perEpoch * ft.Epochs
 	optim := models.Optim{LearningRate: ft.LearningRate, WarmupSteps: int(ft.WarmupFrac * float64(total)),
 		TotalSteps: total, WeightDecay: ft.WeightDecay, ClipNorm: 1}
@@ -211,9 +211,9 @@ func (sp *split) train(ctx stdctx.Context, u *upload, ft finetune.Config, ledger
 
 	// With split learning every epoch sends fresh noisy outputs; the attacks see the first epoch's.
 	if trainable && sp.cfg.Attacks {
-		sp.firstEpoch = observed{enc: train, vectors: make([]float32, train.N*T*d), uploaded: make([]bool, train.N)}
+		sp.firstEpoch = observed{enc: data, vectors: make([]float32, data.N*T*d), uploaded: make([]bool, data.N)}
 		// The client's graph creates any variable the loaded model lacks; then the copy has them all.
-		if _, err := sp.client.Clipped(train, []int{0}); err != nil {
+		if _, err := sp.client.Clipped(data, []int{0}); err != nil {
 			return nil, err
 		}
 		if sp.public, err = sp.m.Clone(sp.run.Seed); err != nil {
@@ -221,26 +221,19 @@ func (sp *split) train(ctx stdctx.Context, u *upload, ft finetune.Config, ledger
 		}
 	}
 
-	order := rowRange(0, train.N)
-	shuffle := rand.New(rand.NewPCG(sp.run.Seed, 0x5eed))
-	var bar *progress.Bar
-	if sp.env.Progress {
-		bar = progress.New(total, fmt.Sprintf("%s dp-forward tuning", sp.run.Task))
-	}
-	var curve []method.CurvePoint
-	for epoch := range ft.Epochs {
-		shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		var sum float64
-		for st := range perEpoch {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("dp-forward tuning interrupted in epoch %d: %w", epoch+1, err)
-			}
-			idx := order[st*B : (st+1)*B]
-			batch := train.Batch(idx, B, k == 1) // ids, segments, mask, labels, weights
+	// The loop is the one training loop (models/train); DP-Forward is its step: the client's noisy forward pass
+	// (once for all sequences when frozen, fresh for each batch in split learning), then the cloud's step on it.
+	rows := train.NewShuffled(data.N, B, rand.New(rand.NewPCG(sp.run.Seed, 0x5eed)))
+	loop := train.Loop[[]int]{Name: "dp-forward tuning", Steps: total, StepsPerEpoch: perEpoch,
+		Progress: sp.env.Progress, Label: fmt.Sprintf("%s dp-forward tuning", sp.run.Task),
+		Batches: func(step int) ([]int, error) { return rows.Rows(step), nil },
+		Step: func(_ stdctx.Context, step int, idx []int) (train.Output, error) {
+			epoch := step / perEpoch
+			batch := data.Batch(idx, B, k == 1) // ids, segments, mask, labels, weights
 			var x *tensors.Tensor
 			if trainable {
 				if err := ledger.Time(phase, method.Client, func() error {
-					up, err := sp.client.Perturb(train, idx, sp.rng)
+					up, err := sp.client.Perturb(data, idx, sp.rng)
 					if err != nil {
 						return err
 					}
@@ -253,7 +246,7 @@ func (sp *split) train(ctx stdctx.Context, u *upload, ft finetune.Config, ledger
 					}
 					return nil
 				}); err != nil {
-					return nil, err
+					return train.Output{}, err
 				}
 				ledger.Send(phase, method.Client, uploadBytes(len(idx), T, d, true))
 			} else {
@@ -261,10 +254,10 @@ func (sp *split) train(ctx stdctx.Context, u *upload, ft finetune.Config, ledger
 			}
 			loss, cut, err := cloud.run(x, batch[2], batch[3], batch[4])
 			if err != nil {
-				return nil, err
+				return train.Output{}, err
 			}
 			if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-				return nil, fmt.Errorf("dp-forward tuning: loss is %v at epoch %d step %d", loss, epoch+1, st)
+				return train.Output{}, fmt.Errorf("dp-forward tuning: loss is %v at epoch %d step %d", loss, epoch+1, step%perEpoch)
 			}
 			if trainable {
 				ledger.Send(phase, method.Cloud, int64(len(idx))*int64(T)*int64(d)*4)
@@ -273,15 +266,19 @@ func (sp *split) train(ctx stdctx.Context, u *upload, ft finetune.Config, ledger
 					cut[0].FinalizeAll()
 					return err
 				}); err != nil {
-					return nil, err
+					return train.Output{}, err
 				}
 			}
-			sum += float64(loss)
-			bar.Add(1)
-		}
-		curve = append(curve, method.CurvePoint{Phase: phase, Step: (epoch + 1) * perEpoch, Loss: sum / float64(perEpoch)})
+			return train.Output{Loss: float64(loss)}, nil
+		}}
+	res, err := loop.Run(ctx)
+	if err != nil {
+		return nil, err
 	}
-	bar.Finish()
+	curve := make([]method.CurvePoint, len(res.Curve))
+	for i, p := range res.Curve {
+		curve[i] = method.CurvePoint{Phase: phase, Step: p.Step, Loss: p.Loss}
+	}
 	return curve, nil
 }
 

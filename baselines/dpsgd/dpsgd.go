@@ -25,9 +25,9 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/baselines/accountant"
 	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
-	"github.com/cyphertalk/cyphertalk-go/internal/progress"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
+	"github.com/cyphertalk/cyphertalk-go/models/train"
 )
 
 func init() { method.Register(DPSGD()) }
@@ -196,8 +196,11 @@ func Protocol(ctx stdctx.Context, env method.Env, run method.Run, s *harness.Set
 	return res, nil
 }
 
-// trainDP runs sched.Steps DP-SGD steps and returns the mean training loss of each epoch's worth of steps.
-func trainDP(ctx stdctx.Context, env method.Env, run method.Run, m *models.Model, train *finetune.Encoded, k int,
+// trainDP runs sched.Steps DP-SGD steps on the one training loop (models/train) and returns the mean training
+// loss of each epoch's worth of steps (an epoch whose Poisson batches were all empty records no point). The
+// privacy mechanism is the loop's batch source (Poisson sampling of rows) and its step (per-example clipping and
+// one noisy update per batch), not a loop of its own.
+func trainDP(ctx stdctx.Context, env method.Env, run method.Run, m *models.Model, data *finetune.Encoded, k int,
 	cfg Config, sched Schedule, optim models.Optim) ([]method.CurvePoint, error) {
 	B := m.Preset.BatchSize
 	engine, err := NewEngine(m, k, cfg.Clip, sched.NoiseMultiplier, optim)
@@ -207,57 +210,56 @@ func trainDP(ctx stdctx.Context, env method.Env, run method.Run, m *models.Model
 	defer engine.Finalize()
 	rng := rand.New(rand.NewPCG(run.Seed, 0xd95d))
 	perEpoch := max(1, int(math.Round(1/sched.Q)))
+	batches := poissonRows(data.N, sched.Q, rng)
 	if cfg.Sampling == "shuffle" {
-		perEpoch = train.N / B
+		rows := train.NewShuffled(data.N, B, rng)
+		perEpoch = rows.StepsPerEpoch()
+		batches = func(step int) ([]int, error) { return rows.Rows(step), nil }
 	}
-	var bar *progress.Bar
-	if env.Progress {
-		bar = progress.New(sched.Steps, fmt.Sprintf("%s dp-sgd tuning", run.Task))
-	}
-	order := make([]int, train.N)
-	for i := range order {
-		order[i] = i
-	}
-	var curve []method.CurvePoint
-	var lossSum, count float64
-	for step := range sched.Steps {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("dp-sgd tuning interrupted at step %d: %w", step, err)
-		}
-		var batch []int
-		if cfg.Sampling == "poisson" {
-			for i := range train.N {
-				if rng.Float64() < sched.Q {
-					batch = append(batch, i)
+	loop := train.Loop[[]int]{Name: "dp-sgd tuning", Steps: sched.Steps, StepsPerEpoch: perEpoch, CurvePartial: true,
+		Weighted: true, Progress: env.Progress, Label: fmt.Sprintf("%s dp-sgd tuning", run.Task), Batches: batches,
+		Step: func(_ stdctx.Context, _ int, batch []int) (train.Output, error) {
+			var lossSum, count float64
+			// Micro-batches of at most B; an empty Poisson batch still takes a (noise-only) step.
+			for lo := 0; lo < max(len(batch), 1); lo += B {
+				in := microBatch(data, batch[lo:min(lo+B, len(batch))], B, k == 1)
+				l, c, err := engine.Accumulate(in)
+				if err != nil {
+					return train.Output{}, err
 				}
+				lossSum, count = lossSum+float64(l), count+float64(c)
 			}
-		} else {
-			pos := step % perEpoch
-			if pos == 0 {
-				rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+			if _, err := engine.Apply(float64(B)); err != nil {
+				return train.Output{}, err
 			}
-			batch = order[pos*B : (pos+1)*B]
-		}
-		// Micro-batches of at most B; an empty Poisson batch still takes a (noise-only) step.
-		for lo := 0; lo < max(len(batch), 1); lo += B {
-			in := microBatch(train, batch[lo:min(lo+B, len(batch))], B, k == 1)
-			l, c, err := engine.Accumulate(in)
-			if err != nil {
-				return nil, err
+			out := train.Output{Sum: lossSum, Weight: count}
+			if count > 0 {
+				out.Loss = lossSum / count
 			}
-			lossSum, count = lossSum+float64(l), count+float64(c)
-		}
-		if _, err := engine.Apply(float64(B)); err != nil {
-			return nil, err
-		}
-		bar.Add(1)
-		if (step+1)%perEpoch == 0 || step+1 == sched.Steps {
-			curve = append(curve, method.CurvePoint{Phase: method.PhasePrivateTuning, Step: step + 1, Loss: lossSum / math.Max(count, 1)})
-			lossSum, count = 0, 0
-		}
+			return out, nil
+		}}
+	res, err := loop.Run(ctx)
+	if err != nil {
+		return nil, err
 	}
-	bar.Finish()
+	curve := make([]method.CurvePoint, len(res.Curve))
+	for i, p := range res.Curve {
+		curve[i] = method.CurvePoint{Phase: method.PhasePrivateTuning, Step: p.Step, Loss: p.Loss}
+	}
 	return curve, nil
+}
+
+// poissonRows draws each step's batch by Poisson sampling: every one of the n rows joins with probability q.
+func poissonRows(n int, q float64, rng *rand.Rand) train.Batches[[]int] {
+	return func(int) ([]int, error) {
+		var batch []int
+		for i := range n {
+			if rng.Float64() < q {
+				batch = append(batch, i)
+			}
+		}
+		return batch, nil
+	}
 }
 
 // microBatch is rows idx of e as step inputs padded to B rows; with no rows it is one padding row of weight 0.

@@ -29,6 +29,9 @@ type Output struct {
 	// Weight is Loss's weight in the curve's means when the loop is Weighted (a step over a variable number
 	// of examples reports their count; 0 leaves the step out of the mean). Unweighted loops weigh steps equally.
 	Weight float64
+	// Sum, in a Weighted loop, is Loss·Weight as the step summed it (the numerator of its mean, e.g. the sum of
+	// its examples' losses), so that the curve's means are the exact ratio of sums; 0 means Loss·Weight.
+	Sum float64
 	// Extras are further scalars (e.g. the parts of the loss), for hooks and descriptions.
 	Extras []float32
 }
@@ -185,11 +188,14 @@ func (l *Loop[B]) Run(ctx stdctx.Context) (*Result, error) {
 			return nil, err
 		}
 		res.Steps++
-		w := 1.0
+		w, part := 1.0, out.Loss
 		if l.Weighted {
-			w = out.Weight
+			w, part = out.Weight, out.Loss*out.Weight
+			if out.Sum != 0 {
+				part = out.Sum
+			}
 		}
-		sum += out.Loss * w
+		sum += part
 		weight += w
 		done := step + 1
 		switch {

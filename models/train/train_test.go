@@ -191,3 +191,26 @@ func TestShuffledEpochs(t *testing.T) {
 		t.Error("fewer rows than a batch should give no batch")
 	}
 }
+
+// TestWeightedSumIsExact: a weighted step that reports the sum behind its mean (Output.Sum) gets the exact ratio
+// of sums in the curve, not the ratio of mean×weight products (which round: (6.8/41)·41 + (0.7/28)·28 ≠ 7.5); a
+// step of weight 0 (an empty batch, mean 0) leaves the mean.
+func TestWeightedSumIsExact(t *testing.T) {
+	sums, counts := []float64{6.8, 0.7, 0}, []float64{41, 28, 0}
+	l := &Loop[int]{Name: "sums", Steps: len(sums), StepsPerEpoch: len(sums), Weighted: true,
+		Batches: func(step int) (int, error) { return step, nil },
+		Step: func(_ stdctx.Context, step, _ int) (Output, error) {
+			o := Output{Sum: sums[step], Weight: counts[step]}
+			if counts[step] > 0 {
+				o.Loss = sums[step] / counts[step]
+			}
+			return o, nil
+		}}
+	res, err := l.Run(stdctx.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (6.8 + 0.7) / 69.0; len(res.Curve) != 1 || res.Curve[0].Loss != want {
+		t.Errorf("curve %v, want one point of loss %v", res.Curve, want)
+	}
+}
