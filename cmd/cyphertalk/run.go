@@ -40,8 +40,9 @@ and the others go on (exit status 1 if any failed).
 --only KEY=VALUE (repeatable) runs only the runs whose setting KEY (as --dry-run prints it: task, method, seed,
 max_train, ... or a method parameter) has that value ('|' separates alternatives), e.g. --only seed=1 runs one
 seed of every setting first; the run ids do not change, so the rest runs later with the same command without
---only. --shard i/n runs every n-th of the selected runs starting at the i-th (0-based), so that n machines split
-a sweep; see "cyphertalk slurm" for a Slurm job array that does this.`,
+--only. --shard i/n runs the i-th (0-based) of n shards of the selected runs, balanced by each run's estimated
+cost and the same on every invocation, so that n machines split a sweep; see "cyphertalk slurm" for a Slurm job
+array that does this.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
