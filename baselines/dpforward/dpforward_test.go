@@ -4,8 +4,10 @@ import (
 	stdctx "context"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
@@ -201,7 +203,10 @@ func TestProtocolEndToEnd(t *testing.T) {
 			if tune.ClientSeconds <= 0 || tune.CloudSeconds <= 0 || tune.Units != 2 {
 				t.Errorf("tuning cost %+v", tune)
 			}
-			if acc, ok := res.Metrics["accuracy"]; !ok || acc < 0 || acc > 1 || res.EvalExamples != 48 || res.TrainExamples != 64 || len(res.Curve) != 2 {
+			// Two epochs of 4 steps: a point at the end of each. (What the metrics are worth is
+			// TestNoiselessFrozenIsPlaintextAboveTheCut's to check: at ε = 8 the noise decides them.)
+			if _, ok := res.Metrics["accuracy"]; !ok || res.EvalExamples != 48 || res.TrainExamples != 64 || len(res.Curve) != 2 ||
+				res.Curve[0].Step != steps/2 || res.Curve[1].Step != steps || !(res.Curve[0].Loss > 0 && res.Curve[1].Loss > 0) {
 				t.Errorf("metrics %v on %d/%d examples, curve %v", res.Metrics, res.TrainExamples, res.EvalExamples, res.Curve)
 			}
 		})
@@ -275,4 +280,168 @@ func TestAttacksOnUploads(t *testing.T) {
 	if _, err := DecodeConfig(map[string]any{"attacks": true, "layer": int64(1)}); err == nil {
 		t.Error("attacks at layer 1 were accepted")
 	}
+}
+
+// TestNoiselessFrozenIsPlaintextAboveTheCut: with a clip no sequence reaches (C = 100 against embedding outputs of
+// Frobenius norm ≈ √(T·d) = 32) and ε = 10¹⁸ (σ ≈ 1.4·10⁻⁷, below float32 rounding of the entries), a frozen
+// dp-forward run split at the embedding layer is plaintext fine-tuning of the layers above the cut: the same
+// model and data, the same shuffled batches, the same AdamW schedule and gradient clipping, so the same loss at
+// every point of the curve (to 10⁻⁵), the same weights afterwards (to 10⁻⁴), the same dev metrics, and the same
+// dev logits (to 10⁻⁴) from the cloud on the client's uploads as from the whole model in the clear. The
+// reference is finetune.Train with only the upper scopes trainable (plaintext with a frozen table also trains the
+// position embeddings and the embedding LayerNorm, which dp-forward's client keeps). A cloud that trains on
+// anything but the client's embedding outputs, a client part that moves, a shuffle or schedule of its own, or an
+// inference that scores other uploads than the dev queries' breaks it.
+func TestNoiselessFrozenIsPlaintextAboveTheCut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two nano models")
+	}
+	dir, tok := testkit.Tokenizer(t)
+	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	data, err := finetune.LoadTaskData(dir, "sst2", 64, 48, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const clip, epochs = 100.0, 3
+	run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 48, Seed: 1, Epochs: epochs, LearningRate: 3e-3,
+		Params: map[string]any{"epsilon": 1e18, "clip": clip}}
+	cfg, err := DecodeConfig(run.Params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testkit.NanoModel(t, tok.VocabSize(), 1)
+	if m.Preset.Dropout != 0 {
+		t.Fatalf("the nano preset has dropout %v: the two runs would draw different masks", m.Preset.Dropout)
+	}
+	T := m.Preset.MaxLen
+	train, dev := finetune.Encode(tok, data.Train, T), finetune.Encode(tok, data.Dev, T)
+	if _, _, err := finetune.Predict(m, data.Info, dev); err != nil {
+		t.Fatal(err) // creates every variable, so that the reference starts from the same weights
+	}
+	// The clip must not act: every sequence's embedding output is well inside C.
+	probe, err := NewClient(m, 0, math.MaxFloat32, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	B, d := m.Preset.BatchSize, m.Preset.Hidden
+	for _, e := range []*finetune.Encoded{train, dev} {
+		for s := 0; s < e.N; s += B {
+			idx := rowRange(s, min(s+B, e.N))
+			x, err := probe.Clipped(e, idx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for r := range idx {
+				var sq float64
+				for _, v := range x[r*T*d : (r+1)*T*d] {
+					sq += float64(v) * float64(v)
+				}
+				if norm := math.Sqrt(sq); !(norm < clip/2) {
+					t.Fatalf("a sequence's embedding output has norm %g: C = %g would clip it", norm, clip)
+				}
+			}
+		}
+	}
+	probe.Finalize()
+	ref, err := m.Clone(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := Protocol(stdctx.Background(), env, run, &harness.Setup{Data: data, Public: m}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sigma := res.Extra["noise_std"]; !(sigma > 0 && sigma < 2e-7) {
+		t.Fatalf("noise std %g, want the negligible σ of ε = 10¹⁸", sigma)
+	}
+
+	ref.SetTrainableScopes(models.UpperScopes(0, ref.Preset.Layers)...)
+	ft := harness.FineTuneConfig(run, false, "reference")
+	tuned, err := finetune.Train(stdctx.Background(), ref, data.Info, train, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := harness.TrainCurve(tuned)
+	if len(res.Curve) != epochs || len(want) != len(res.Curve) {
+		t.Fatalf("curve %v, reference %v", res.Curve, want)
+	}
+	for i, p := range res.Curve {
+		if p.Step != want[i].Step || math.Abs(p.Loss-want[i].Loss) > 1e-5 {
+			t.Errorf("curve point %d: dp-forward %+v, plaintext above the cut %+v", i, p, want[i])
+		}
+	}
+	if math.Abs(res.Curve[0].Loss-res.Curve[epochs-1].Loss) < 1e-6 {
+		t.Errorf("the loss did not move (%v): the comparison does not exercise training", res.Curve)
+	}
+	got, base := weights(m), weights(ref)
+	moved := 0
+	for name, w := range base {
+		g := got[name]
+		if len(g) != len(w) {
+			t.Fatalf("variable %s: %d values after dp-forward, %d in the reference", name, len(g), len(w))
+		}
+		for i := range w {
+			if math.Abs(float64(g[i]-w[i])) > 1e-4 {
+				t.Fatalf("variable %s[%d]: %g after dp-forward, %g in the reference", name, i, g[i], w[i])
+			}
+		}
+		moved++
+	}
+	if moved == 0 {
+		t.Fatal("no weights compared")
+	}
+	preds, wantLogits, err := finetune.Predict(ref, data.Info, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := finetune.Score(data.Info, preds, dev.Labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(res.Metrics, plain) || res.EvalExamples != dev.N {
+		t.Errorf("dp-forward metrics %v on %d examples; plaintext above the cut %v on %d", res.Metrics, res.EvalExamples, plain, dev.N)
+	}
+	// The tuned model predicts one class for every dev example here, so equal metrics say little of inference;
+	// the cloud's logits on the client's uploads of the dev queries are the plaintext model's, example by example.
+	client, err := NewClient(m, 0, clip, res.Extra["noise_std"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Finalize()
+	sp := &split{run: run, s: &harness.Setup{Data: data, Public: m}, m: m, client: client, cfg: cfg}
+	up, err := sp.encodeQueries(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, err := sp.predict(stdctx.Background(), up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logits) != len(wantLogits) {
+		t.Fatalf("%d logits from the cloud, %d in the clear", len(logits), len(wantLogits))
+	}
+	spread := 0.0
+	for i := range logits {
+		if math.Abs(float64(logits[i]-wantLogits[i])) > 1e-4 {
+			t.Fatalf("logit %d: %g from the cloud on the uploads, %g in the clear", i, logits[i], wantLogits[i])
+		}
+		spread = max(spread, math.Abs(float64(wantLogits[i]-wantLogits[i%2])))
+	}
+	if !(spread > 1e-3) {
+		t.Errorf("the dev logits hardly vary across examples (%g): the comparison does not exercise inference", spread)
+	}
+}
+
+// weights copies the values of m's weights (the model's scopes, not the optimizers' state), by scope and name.
+func weights(m *models.Model) map[string][]float32 {
+	out := map[string][]float32{}
+	for v := range m.Ctx.IterVariables() {
+		if !v.HasValue() || !slices.ContainsFunc([]string{"/embeddings", "/encoder", "/pooler", "/task_head"},
+			func(p string) bool { return strings.HasPrefix(v.Scope(), p) }) {
+			continue
+		}
+		out[v.ScopeAndName()] = tensors.MustCopyFlatData[float32](v.MustValue())
+	}
+	return out
 }

@@ -152,8 +152,9 @@ func TestSchedule(t *testing.T) {
 }
 
 // TestProtocolEndToEnd runs dp-sgd on SST-2 (64 training, 48 dev examples, nano, from scratch) with both
-// samplings (shuffle through the method registry): ε spent ≤ target, the noise multiplier recorded, the token
-// table untouched and the encoder trained, and the costs booked to the parties.
+// samplings (shuffle through the method registry): σ calibrated to the target and ε the accountant's for the
+// recorded σ, q and steps, the curve ending at the accounted step, the token table untouched and the encoder
+// trained, the metrics the trained model's, and the costs booked to the parties.
 func TestProtocolEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a nano model")
@@ -198,10 +199,33 @@ func TestProtocolEndToEnd(t *testing.T) {
 				if len(before) == 0 || sameWeights(before, weights(m, "/encoder")) {
 					t.Error("the encoder did not train")
 				}
+				// Inference is not privatised: the run scores the trained model's plaintext predictions.
+				dev := finetune.Encode(tok, data.Dev, m.Preset.MaxLen)
+				preds, _, err := finetune.Predict(m, data.Info, dev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if plain, err := finetune.Score(data.Info, preds, dev.Labels); err != nil || !maps.Equal(res.Metrics, plain) {
+					t.Errorf("metrics %v; the trained model's in the clear %v (%v)", res.Metrics, plain, err)
+				}
 			}
-			if !(res.Epsilon > 0 && res.Epsilon <= 8) || res.Delta != 1.0/64 || !(res.Extra["noise_multiplier"] > 0) ||
-				res.Extra["dp_steps"] != 4 || res.Tags["mechanism"] != "dp-sgd" {
+			if res.Delta != 1.0/64 || res.Extra["sampling_rate"] != 0.25 || res.Extra["dp_steps"] != 4 || res.Tags["mechanism"] != "dp-sgd" {
 				t.Errorf("privacy record ε %v δ %v extra %v tags %v", res.Epsilon, res.Delta, res.Extra, res.Tags)
+			}
+			// The recorded σ is the one calibrated to ε = 8 for q = 16/64 and ⌊1/q⌋ = 4 steps, and the recorded ε is
+			// the accountant's for the recorded σ, q and steps (not the target), just under 8.
+			sigma, err := accountant.CalibrateSigma(8, 1.0/64, 0.25, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := accountant.Epsilon(res.Extra["sampling_rate"], res.Extra["noise_multiplier"], int(res.Extra["dp_steps"]), res.Delta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Extra["noise_multiplier"] != sigma || res.Epsilon != g.Epsilon || res.Extra["rdp_order"] != g.Order ||
+				!(res.Epsilon <= 8 && res.Epsilon > 7.9) || res.Extra["epsilon_target"] != 8 {
+				t.Errorf("recorded σ %v, ε %v at order %v; calibrated σ %v, accountant ε %v at order %v (extra %v)",
+					res.Extra["noise_multiplier"], res.Epsilon, res.Extra["rdp_order"], sigma, g.Epsilon, g.Order, res.Extra)
 			}
 			if assumed := strings.Contains(res.Tags["accounting"], "assumed"); assumed != (sampling == "shuffle") {
 				t.Errorf("accounting tag %q for %s sampling", res.Tags["accounting"], sampling)
@@ -217,7 +241,9 @@ func TestProtocolEndToEnd(t *testing.T) {
 			if inf.BytesToCloud != 48*32*6+48*4 || inf.BytesToClient != 48*2*4 || inf.Units != 48 {
 				t.Errorf("inference cost %+v", inf)
 			}
-			if _, ok := res.Metrics["accuracy"]; !ok || res.EvalExamples != 48 || len(res.Curve) == 0 {
+			// One epoch of 4 steps: one curve point, at the last step the accountant counted.
+			if _, ok := res.Metrics["accuracy"]; !ok || res.EvalExamples != 48 || len(res.Curve) != 1 || res.Curve[0].Step != 4 ||
+				!(res.Curve[0].Loss > 0) {
 				t.Errorf("metrics %v on %d examples, curve %v", res.Metrics, res.EvalExamples, res.Curve)
 			}
 		})
@@ -426,4 +452,107 @@ func nanoSST2Run(t *testing.T, params map[string]any) (method.Env, *finetune.Tas
 	}
 	return env, data, method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: 64, MaxEval: 16, Seed: 1,
 		Epochs: 1, Params: params}
+}
+
+// TestNoiselessFullBatchRunIsAdam: with as many training examples as the batch holds (q = 1: every step's
+// Poisson batch is the whole set, in order), σ = 0 and a clip no gradient reaches, a dp-sgd run is plain
+// full-batch AdamW fine-tuning of what the method says it trains (the token table frozen, the rest of the encoder
+// trained) with the run's schedule (warm-up fraction and learning rate of the fine-tuning config over the
+// accounted steps): the same loss at every step (to 10⁻⁵), the same weights afterwards (to 10⁻⁴) and the same dev
+// metrics. The engine's own equivalence is TestEngineWithoutNoiseOrClippingIsAdam; this one guards what the
+// method adds around it: the trained scopes, the schedule, the sampling, the curve and the scoring.
+func TestNoiselessFullBatchRunIsAdam(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two nano models")
+	}
+	dir, tok := testkit.Tokenizer(t)
+	env := method.Env{DataDir: dir, CacheDir: t.TempDir(), Tok: tok, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	const n, epochs = 16, 10
+	data, err := finetune.LoadTaskData(dir, "sst2", n, 32, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := method.Run{Task: "sst2", Preset: "nano", Pretrain: "none", MaxTrain: n, MaxEval: 32, Seed: 1, Epochs: epochs,
+		Params: map[string]any{"noise_multiplier": 0.0, "clip": 1e9}}
+	cfg, err := DecodeConfig(run.Params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testkit.NanoModel(t, tok.VocabSize(), 1)
+	B, T := m.Preset.BatchSize, m.Preset.MaxLen
+	if B != n || m.Preset.Dropout != 0 {
+		t.Fatalf("nano batch %d (want %d, one full batch) and dropout %v (want 0, the replicas would draw their own masks)", B, n, m.Preset.Dropout)
+	}
+	train, dev := finetune.Encode(tok, data.Train, T), finetune.Encode(tok, data.Dev, T)
+	if _, _, err := finetune.Predict(m, data.Info, dev); err != nil {
+		t.Fatal(err) // creates every variable, so that the reference starts from the same weights
+	}
+	ref, err := m.Clone(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Protocol(stdctx.Background(), env, run, &harness.Setup{Data: data, Public: m}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Extra["sampling_rate"] != 1 || res.Extra["dp_steps"] != epochs {
+		t.Fatalf("q = %v over %v steps, want 1 over %d", res.Extra["sampling_rate"], res.Extra["dp_steps"], epochs)
+	}
+
+	harness.PrepareTuning(ref, false)
+	ft := harness.FineTuneConfig(run, false, "reference")
+	trainer, err := finetune.NewTrainer(ref, 2, models.Optim{LearningRate: ft.LearningRate, WarmupSteps: int(ft.WarmupFrac * epochs),
+		TotalSteps: epochs, WeightDecay: ft.WeightDecay, Scope: "adam_reference"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trainer.Finalize()
+	batch := train.Batch(rangeRows(n), B, false)
+	if len(res.Curve) != epochs {
+		t.Fatalf("curve %v, want one point per step", res.Curve)
+	}
+	for s := range epochs {
+		want, _, err := trainer.Step(batch...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := res.Curve[s]; p.Step != s+1 || math.Abs(p.Loss-float64(want)) > 1e-5 {
+			t.Errorf("step %d: dp-sgd curve point %+v, full-batch AdamW loss %.6f", s+1, p, want)
+		}
+	}
+	if math.Abs(res.Curve[0].Loss-res.Curve[epochs-1].Loss) < 1e-6 {
+		t.Errorf("the loss did not move (%v): the comparison does not exercise training", res.Curve)
+	}
+	for _, scope := range []string{"/embeddings", "/encoder", "/pooler", "/task_head"} {
+		got, want := weights(m, scope), weights(ref, scope)
+		if len(want) == 0 || len(got) != len(want) {
+			t.Fatalf("%s: %d variables after dp-sgd, %d in the reference", scope, len(got), len(want))
+		}
+		for name, w := range want {
+			for i := range w {
+				if math.Abs(float64(got[name][i]-w[i])) > 1e-4 {
+					t.Fatalf("%s[%d]: %g after dp-sgd, %g in the reference", name, i, got[name][i], w[i])
+				}
+			}
+		}
+	}
+	preds, _, err := finetune.Predict(ref, data.Info, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := finetune.Score(data.Info, preds, dev.Labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(res.Metrics, plain) || res.EvalExamples != dev.N {
+		t.Errorf("dp-sgd metrics %v on %d examples; full-batch AdamW %v on %d", res.Metrics, res.EvalExamples, plain, dev.N)
+	}
+}
+
+func rangeRows(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
