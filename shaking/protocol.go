@@ -2,9 +2,7 @@ package shaking
 
 import (
 	stdctx "context"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -14,6 +12,7 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/internal/atomicfile"
+	"github.com/cyphertalk/cyphertalk-go/internal/recipecache"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/operators"
 )
@@ -66,58 +65,93 @@ type implanted struct {
 // receivedTableFile holds implanted.Received in an implantation's cache directory: little-endian float32, V×d.
 const receivedTableFile = "received-table.f32"
 
-// implantKey runs shaking and recovery and returns the cloud's model. The result is cached under
-// cacheDir/implanted/<hash of base model, key fingerprint, recovery recipe and seed>, so runs that share a key
-// (e.g. several fine-tuning seeds) implant it once; their cost records say so.
+// implantKey runs shaking and recovery and returns the cloud's model. The result is cached in the recipe cache
+// under <cache>/implanted/<preset>-<hash of base model, key fingerprint, recovery recipe and seed>/ (model.bin,
+// implant.json and, when the attacks need it, received-table.f32), so runs that share a key (e.g. several
+// fine-tuning seeds) implant it once; their cost records say so. Without a saved base model or a cache directory
+// nothing is cached.
 func implantKey(ctx stdctx.Context, env method.Env, s *harness.Setup, client *Client, cfg Config, seed uint64) (*models.Model, *implanted, error) {
-	implantCfg := cfg
-	implantCfg.TuneTable = false // private tuning does not change the implanted model
-	implantCfg.KeyFile = ""      // the key is identified by its fingerprint,
-	implantCfg.KeySeed = 0       // and the implantation's randomness by seed (key_seed = 1 and seed 1 share an entry)
-	recipe, _ := json.Marshal(struct {
-		Format, Base, Key string
-		Cfg               Config
-		Seed              uint64
-	}{"implant/1", s.BasePath, client.KeyFingerprint(), implantCfg, seed})
-	sum := sha256.Sum256(recipe)
-	dir := filepath.Join(env.CacheDir, "implanted", s.Public.Preset.Name+"-"+hex.EncodeToString(sum[:])[:16])
-	if s.BasePath != "" && env.CacheDir != "" {
-		if b, err := os.ReadFile(filepath.Join(dir, "implant.json")); err == nil {
-			var imp implanted
-			if json.Unmarshal(b, &imp) == nil {
-				m, _, err := models.Load(filepath.Join(dir, "model.bin"), seed)
-				if err == nil && cfg.Attacks && cfg.clientMovesTable() {
-					// The attacks score the received table: an entry without it (written before it was kept) is
-					// implanted again.
-					imp.Received, err = readTable(filepath.Join(dir, receivedTableFile), m.VocabSize*m.Preset.Hidden)
-				}
-				if err == nil {
-					imp.FromCache = true
-					env.Log.Info("implanted model found in cache", "dir", dir)
-					return m, &imp, nil
-				}
-				env.Log.Info("implanting again: the cached implantation is incomplete", "dir", dir, "err", err)
-			}
-		}
+	if s.BasePath == "" || env.CacheDir == "" {
+		return runImplant(ctx, env, s, client, cfg, seed)
 	}
-	m, imp, err := runImplant(ctx, env, s, client, cfg, seed)
+	key := implantCacheKey(s, client.KeyFingerprint(), cfg, seed)
+	// The attacks score the received table, so an entry for them must hold it.
+	needTable := cfg.Attacks && cfg.clientMovesTable()
+	legacy := func(dir string) error {
+		var imp implanted
+		b, err := os.ReadFile(filepath.Join(dir, "implant.json"))
+		if err == nil {
+			err = json.Unmarshal(b, &imp)
+		}
+		if err == nil {
+			_, err = os.Stat(filepath.Join(dir, "model.bin"))
+		}
+		if err == nil && needTable {
+			_, err = os.Stat(filepath.Join(dir, receivedTableFile))
+		}
+		return err
+	}
+	var m *models.Model
+	var imp *implanted
+	entry, err := recipecache.New(env.CacheDir, env.Log).GetOrBuild(ctx, key, recipecache.Options{Legacy: legacy},
+		func(ctx stdctx.Context, dir string) error {
+			var err error
+			if m, imp, err = runImplant(ctx, env, s, client, cfg, seed); err != nil {
+				return err
+			}
+			if err := m.Save(filepath.Join(dir, "model.bin"), map[string]string{"key_fingerprint": client.KeyFingerprint()}); err != nil {
+				return err
+			}
+			if imp.Received != nil && cfg.Attacks { // only the attacks read it (and Attacks is part of the recipe hash)
+				if err := atomicfile.Write(filepath.Join(dir, receivedTableFile), tableBytes(imp.Received), 0o644); err != nil {
+					return err
+				}
+			}
+			b, _ := json.MarshalIndent(imp, "", "  ")
+			return atomicfile.Write(filepath.Join(dir, "implant.json"), b, 0o644)
+		})
 	if err != nil {
 		return nil, nil, err
 	}
-	if s.BasePath != "" && env.CacheDir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, nil, fmt.Errorf("caching the implanted model: %w", err)
-		}
-		if err := m.Save(filepath.Join(dir, "model.bin"), map[string]string{"key_fingerprint": client.KeyFingerprint()}); err != nil {
-			return nil, nil, err
-		}
-		if imp.Received != nil && cfg.Attacks { // only the attacks read it (and Attacks is part of the recipe hash)
-			if err := atomicfile.Write(filepath.Join(dir, receivedTableFile), tableBytes(imp.Received), 0o644); err != nil {
-				return nil, nil, err
-			}
-		}
-		b, _ := json.MarshalIndent(imp, "", "  ")
-		if err := atomicfile.Write(filepath.Join(dir, "implant.json"), b, 0o644); err != nil {
+	if entry.Built {
+		return m, imp, nil
+	}
+	if m, imp, err = openImplanted(entry.Dir, seed, needTable); err != nil { // the manifest vouched for the files
+		return nil, nil, fmt.Errorf("cached implantation in %s: %w", entry.Dir, err)
+	}
+	env.Log.Info("implanted model found in cache", "dir", entry.Dir)
+	return m, imp, nil
+}
+
+// implantCacheKey is the recipe-cache key of an implantation: the base model, the key's fingerprint, the
+// recovery recipe and the seed.
+func implantCacheKey(s *harness.Setup, keyFingerprint string, cfg Config, seed uint64) recipecache.Key {
+	cfg.TuneTable = false // private tuning does not change the implanted model
+	cfg.KeyFile = ""      // the key is identified by its fingerprint,
+	cfg.KeySeed = 0       // and the implantation's randomness by seed (key_seed = 1 and seed 1 share an entry)
+	return recipecache.Key{Kind: "implanted", Name: s.Public.Preset.Name, Version: "implant/1", Recipe: struct {
+		Base, Key string
+		Cfg       Config
+		Seed      uint64
+	}{s.BasePath, keyFingerprint, cfg, seed}}
+}
+
+// openImplanted reads a cached implantation (with the received table when withTable).
+func openImplanted(dir string, seed uint64, withTable bool) (*models.Model, *implanted, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "implant.json"))
+	if err != nil {
+		return nil, nil, err
+	}
+	imp := &implanted{FromCache: true}
+	if err := json.Unmarshal(b, imp); err != nil {
+		return nil, nil, fmt.Errorf("implant.json: %w", err)
+	}
+	m, _, err := models.Load(filepath.Join(dir, "model.bin"), seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	if withTable {
+		if imp.Received, err = readTable(filepath.Join(dir, receivedTableFile), m.VocabSize*m.Preset.Hidden); err != nil {
 			return nil, nil, err
 		}
 	}

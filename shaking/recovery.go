@@ -12,9 +12,9 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
-	"github.com/cyphertalk/cyphertalk-go/internal/progress"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/pretrain"
+	"github.com/cyphertalk/cyphertalk-go/models/train"
 )
 
 // embeddingExtras are the scopes of the position and segment tables and the embedding LayerNorm.
@@ -79,29 +79,27 @@ func Awareness(ctx stdctx.Context, public, shaken *models.Model, smp *pretrain.S
 		return nil, err
 	}
 	defer trainer.Finalize()
-	bar := newBar(cfg)
-	curve := make([]float64, 0, cfg.Steps)
-	for step := range cfg.Steps {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("awareness recovery interrupted at step %d: %w", step, err)
-		}
-		b := smp.Batch(shaken.Preset.BatchSize)
-		in := b.Tensors()[:3]
-		outs, err := target.Run(in...)
-		if err != nil {
-			return nil, err
-		}
-		b.MapIDs(pi)
-		loss, _, err := trainer.Step(append(b.Tensors()[:3], outs[0])...)
-		outs[0].FinalizeAll()
-		if err != nil {
-			return nil, fmt.Errorf("awareness recovery: %w", err)
-		}
-		curve = append(curve, float64(loss))
-		bar.Add(1)
+	loop := train.Loop[*pretrain.Batch]{Name: "awareness recovery", Steps: cfg.Steps, CurveEvery: 1,
+		Progress: cfg.Progress, Label: cfg.Label,
+		Batches: func(int) (*pretrain.Batch, error) { return smp.Batch(shaken.Preset.BatchSize), nil },
+		Step: func(_ stdctx.Context, _ int, b *pretrain.Batch) (train.Output, error) {
+			outs, err := target.Run(b.Tensors()[:3]...)
+			if err != nil {
+				return train.Output{}, err
+			}
+			b.MapIDs(pi)
+			loss, _, err := trainer.Step(append(b.Tensors()[:3], outs[0])...)
+			outs[0].FinalizeAll()
+			if err != nil {
+				return train.Output{}, fmt.Errorf("awareness recovery: %w", err)
+			}
+			return train.Output{Loss: float64(loss)}, nil
+		}}
+	res, err := loop.Run(ctx)
+	if err != nil {
+		return nil, err
 	}
-	bar.Finish()
-	return curve, nil
+	return res.Losses(), nil
 }
 
 // Upload is one function-recovery batch as the cloud receives it: π-encoded masked public text, π-encoded
@@ -233,7 +231,7 @@ func UnigramBias(uploads []*Upload, vocab int) []float32 {
 // top-k predictions. E_s stays frozen unless trainTable. It returns the total loss per step.
 func Function(ctx stdctx.Context, m *models.Model, uploads []*Upload, kdWeight float64, trainTable bool, cfg StepConfig) ([]float64, error) {
 	m.SetTrainableScopes(FunctionScopes(trainTable)...)
-	return mlmSteps(ctx, m, uploads, kdWeight, "adam_function", cfg)
+	return mlmSteps(ctx, m, uploads, kdWeight, "function recovery", "adam_function", cfg)
 }
 
 // FitOutputBias trains only the masked-LM output bias and logit scale on the uploads (everything else frozen):
@@ -244,7 +242,7 @@ func FitOutputBias(ctx stdctx.Context, m *models.Model, uploads []*Upload, kdWei
 	m.SetTrainableFunc(func(scope, name string) bool {
 		return scope == "/mlm" && (name == "output_bias" || name == "log_scale")
 	})
-	return mlmSteps(ctx, m, uploads, kdWeight, "adam_bias", cfg)
+	return mlmSteps(ctx, m, uploads, kdWeight, "output-bias fit", "adam_bias", cfg)
 }
 
 // FitTable trains only the token table E_s and the output bias/scale on the uploads: with the encoder frozen, the
@@ -254,12 +252,14 @@ func FitTable(ctx stdctx.Context, m *models.Model, uploads []*Upload, kdWeight f
 	m.SetTrainableFunc(func(scope, name string) bool {
 		return scope == models.TokenTableScope || (scope == "/mlm" && (name == "output_bias" || name == "log_scale"))
 	})
-	return mlmSteps(ctx, m, uploads, kdWeight, "adam_table", cfg)
+	return mlmSteps(ctx, m, uploads, kdWeight, "shaken-table fit", "adam_table", cfg)
 }
 
-func mlmSteps(ctx stdctx.Context, m *models.Model, uploads []*Upload, kdWeight float64, scope string, cfg StepConfig) ([]float64, error) {
+// mlmSteps runs cfg.Steps masked-LM (plus distillation) steps on the uploads, one upload a step, with the
+// optimiser state under scope; name says which pass it is (errors, default progress label).
+func mlmSteps(ctx stdctx.Context, m *models.Model, uploads []*Upload, kdWeight float64, name, scope string, cfg StepConfig) ([]float64, error) {
 	if len(uploads) < cfg.Steps {
-		return nil, fmt.Errorf("function recovery: %d uploads for %d steps", len(uploads), cfg.Steps)
+		return nil, fmt.Errorf("%s: %d uploads for %d steps", name, len(uploads), cfg.Steps)
 	}
 	V := m.VocabSize
 	trainer, err := m.NewTrainer(models.Optim{LearningRate: cfg.LearningRate, WarmupSteps: cfg.Steps / 10,
@@ -289,35 +289,33 @@ func mlmSteps(ctx stdctx.Context, m *models.Model, uploads []*Upload, kdWeight f
 		return nil, err
 	}
 	defer trainer.Finalize()
-	bar := newBar(cfg)
-	curve := make([]float64, 0, cfg.Steps)
-	for step := range cfg.Steps {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("function recovery interrupted at step %d: %w", step, err)
-		}
-		u := uploads[step]
-		in := u.Batch.Tensors()[:6]
-		if kdWeight > 0 {
-			n := u.Batch.B * u.Batch.P
-			in = append(in, tensors.FromFlatDataAndDimensions(u.KDIDs, n, u.K), tensors.FromFlatDataAndDimensions(u.KDProbs, n, u.K))
-		}
-		loss, extras, err := trainer.Step(in...)
-		if err != nil {
-			return nil, fmt.Errorf("function recovery: %w", err)
-		}
-		curve = append(curve, float64(loss))
-		if (step+1)%10 == 0 {
-			bar.Describe(fmt.Sprintf("%s (MLM %.2f, KD %.2f)", cfg.Label, extras[0], extras[1]))
-		}
-		bar.Add(1)
+	label := cfg.Label
+	if label == "" {
+		label = name
 	}
-	bar.Finish()
-	return curve, nil
-}
-
-func newBar(cfg StepConfig) *progress.Bar {
-	if !cfg.Progress {
-		return nil
+	loop := train.Loop[*Upload]{Name: name, Steps: cfg.Steps, CurveEvery: 1, Progress: cfg.Progress, Label: label,
+		Batches: func(step int) (*Upload, error) { return uploads[step], nil },
+		Step: func(_ stdctx.Context, _ int, u *Upload) (train.Output, error) {
+			in := u.Batch.Tensors()[:6]
+			if kdWeight > 0 {
+				n := u.Batch.B * u.Batch.P
+				in = append(in, tensors.FromFlatDataAndDimensions(u.KDIDs, n, u.K), tensors.FromFlatDataAndDimensions(u.KDProbs, n, u.K))
+			}
+			loss, extras, err := trainer.Step(in...)
+			if err != nil {
+				return train.Output{}, fmt.Errorf("%s: %w", name, err)
+			}
+			return train.Output{Loss: float64(loss), Extras: extras}, nil
+		},
+		OnStep: func(s train.State) error {
+			if (s.Step+1)%10 == 0 {
+				s.Bar.Describe(fmt.Sprintf("%s (MLM %.2f, KD %.2f)", label, s.Out.Extras[0], s.Out.Extras[1]))
+			}
+			return nil
+		}}
+	res, err := loop.Run(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return progress.New(cfg.Steps, cfg.Label)
+	return res.Losses(), nil
 }

@@ -2,12 +2,11 @@ package shaking
 
 import (
 	stdctx "context"
-	"crypto/sha256"
 	"encoding/gob"
-	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -15,6 +14,8 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/experiments/harness"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/internal/atomicfile"
+	"github.com/cyphertalk/cyphertalk-go/internal/progress"
+	"github.com/cyphertalk/cyphertalk-go/internal/recipecache"
 	"github.com/cyphertalk/cyphertalk-go/models/pretrain"
 )
 
@@ -28,28 +29,88 @@ type teacherTargets struct {
 	cached  bool
 }
 
-func cachedTeacherTargets(ctx stdctx.Context, env method.Env, s *harness.Setup, samplerSeed uint64, n, k int) (*teacherTargets, error) {
+// teacherFile is the targets' file in their cache entry (gob).
+const teacherFile = "targets.gob"
+
+// teacherKey is the recipe-cache key of the targets: the base model, the recovery text's sampler and the shape.
+func teacherKey(s *harness.Setup, samplerSeed uint64, n, k int) recipecache.Key {
 	public := s.Public
-	recipe, _ := json.Marshal(struct {
-		Format, Base string
-		Seed         uint64
-		N, K, T, B   int
-		Pretrain     pretrain.Config
-	}{"teacher/1", s.BasePath, samplerSeed, n, k, public.Preset.MaxLen, public.Preset.BatchSize, s.Pretrain})
-	sum := sha256.Sum256(recipe)
-	path := ""
-	if s.BasePath != "" && env.CacheDir != "" {
-		path = filepath.Join(env.CacheDir, "teacher", hex.EncodeToString(sum[:])[:16]+".gob")
-		if f, err := os.Open(path); err == nil {
-			var t teacherTargets
-			err := gob.NewDecoder(f).Decode(&t)
-			f.Close()
-			if err == nil && len(t.IDs) == n {
-				t.cached = true
-				return &t, nil
-			}
-		}
+	return recipecache.Key{Kind: "teacher", Version: "teacher/1", Recipe: struct {
+		Base       string
+		Seed       uint64
+		N, K, T, B int
+		Pretrain   pretrain.Config
+	}{s.BasePath, samplerSeed, n, k, public.Preset.MaxLen, public.Preset.BatchSize, s.Pretrain}}
+}
+
+// cachedTeacherTargets returns the targets from the recipe cache (<cache>/teacher/<hash16>/), computing them
+// when they are not there. Without a saved base model or a cache directory they are computed every time.
+func cachedTeacherTargets(ctx stdctx.Context, env method.Env, s *harness.Setup, samplerSeed uint64, n, k int) (*teacherTargets, error) {
+	if s.BasePath == "" || env.CacheDir == "" {
+		return computeTeacherTargets(ctx, env, s, samplerSeed, n, k)
 	}
+	key := teacherKey(s, samplerSeed, n, k)
+	cache := recipecache.New(env.CacheDir, env.Log)
+	final, err := cache.Path(key)
+	if err != nil {
+		return nil, err
+	}
+	var built *teacherTargets
+	entry, err := cache.GetOrBuild(ctx, key, recipecache.Options{}, func(ctx stdctx.Context, dir string) error {
+		// Targets cached before entries were directories are a file beside the entry: move them in.
+		if t, err := readTeacherTargets(final+".gob", n); err == nil {
+			if err := os.Rename(final+".gob", filepath.Join(dir, teacherFile)); err != nil {
+				return fmt.Errorf("caching teacher predictions: %w", err)
+			}
+			t.cached, built = true, t
+			return nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			env.Log.Warn("computing the teacher predictions again: the cached file is unreadable", "err", err)
+		}
+		t, err := computeTeacherTargets(ctx, env, s, samplerSeed, n, k)
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.WriteFunc(filepath.Join(dir, teacherFile), 0o644, func(w io.Writer) error { return gob.NewEncoder(w).Encode(t) }); err != nil {
+			return fmt.Errorf("caching teacher predictions: %w", err)
+		}
+		built = t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if entry.Built {
+		return built, nil
+	}
+	t, err := readTeacherTargets(filepath.Join(entry.Dir, teacherFile), n)
+	if err != nil { // the manifest vouched for the file: only a bug gets here
+		return nil, fmt.Errorf("cached teacher predictions in %s: %w", entry.Dir, err)
+	}
+	t.cached = true
+	return t, nil
+}
+
+// readTeacherTargets decodes a targets file, which must hold n batches.
+func readTeacherTargets(path string, n int) (*teacherTargets, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var t teacherTargets
+	if err := gob.NewDecoder(f).Decode(&t); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(t.IDs) != n || len(t.Probs) != n {
+		return nil, fmt.Errorf("%s: %d batches of predictions, want %d", path, len(t.IDs), n)
+	}
+	return &t, nil
+}
+
+// computeTeacherTargets runs the public model over n batches of the recovery text, timing it.
+func computeTeacherTargets(ctx stdctx.Context, env method.Env, s *harness.Setup, samplerSeed uint64, n, k int) (*teacherTargets, error) {
+	public := s.Public
 	corpus, err := pretrain.BuildCorpus(env.DataDir, env.Tok, s.Pretrain.PublicTasks)
 	if err != nil {
 		return nil, err
@@ -61,7 +122,10 @@ func cachedTeacherTargets(ctx stdctx.Context, env method.Env, s *harness.Setup, 
 	}
 	defer teacher.Finalize()
 	t := &teacherTargets{IDs: make([][]int32, n), Probs: make([][]float32, n)}
-	bar := newBar(StepConfig{Steps: n, Progress: env.Progress, Label: "public model's predictions for distillation (client)"})
+	var bar *progress.Bar
+	if env.Progress {
+		bar = progress.New(n, "public model's predictions for distillation (client)")
+	}
 	start := time.Now()
 	for i := range n {
 		if err := ctx.Err(); err != nil {
@@ -74,13 +138,5 @@ func cachedTeacherTargets(ctx stdctx.Context, env method.Env, s *harness.Setup, 
 	}
 	bar.Finish()
 	t.Seconds = time.Since(start).Seconds()
-	if path != "" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, fmt.Errorf("caching teacher predictions: %w", err)
-		}
-		if err := atomicfile.WriteFunc(path, 0o644, func(w io.Writer) error { return gob.NewEncoder(w).Encode(t) }); err != nil {
-			return nil, fmt.Errorf("caching teacher predictions: %w", err)
-		}
-	}
 	return t, nil
 }

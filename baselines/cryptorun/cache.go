@@ -16,6 +16,7 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/baselines/cryptofriendly"
 	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/internal/atomicfile"
+	"github.com/cyphertalk/cyphertalk-go/internal/recipecache"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
 )
@@ -38,35 +39,66 @@ type cachedVariant struct {
 }
 
 // PrepareCached is Prepare, reusing a variant prepared before with the same recipe (the variant's weights; the
-// teacher's metrics and the measured seconds as they were then: Variant.FromCache says so).
+// teacher's metrics and the measured seconds as they were then: Variant.FromCache says so). Variants live in the
+// recipe cache under <Dir>/cryptofriendly/<preset>-<hash16>/ (student.bin, variant.json). A cached variant that
+// no longer scores as recorded is prepared again.
 func PrepareCached(ctx stdctx.Context, c Cache, teacher *models.Model, info datasets.TaskInfo, train, dev *finetune.Encoded, opts Options) (*Variant, error) {
 	if c.Dir == "" || c.Base == "" {
 		return Prepare(ctx, teacher, info, train, dev, opts)
 	}
-	dir := filepath.Join(c.Dir, "cryptofriendly", teacher.Preset.Name+"-"+recipeKey(c.Base, teacher, info, train, dev, opts))
-	if v, err := loadVariant(dir, c.Seed, info, train, dev, opts); err == nil {
-		if c.Log != nil {
-			c.Log.Info("crypto-friendly variant found in cache", "dir", dir)
+	key := recipeKey(c.Base, teacher, info, train, dev, opts)
+	cache := recipecache.New(c.Dir, c.Log)
+	legacy := func(dir string) error {
+		var cv cachedVariant
+		b, err := os.ReadFile(filepath.Join(dir, "variant.json"))
+		if err == nil {
+			err = json.Unmarshal(b, &cv)
 		}
-		return v, nil
-	} else if !os.IsNotExist(err) && c.Log != nil {
-		c.Log.Warn("crypto-friendly variant cache unreadable; preparing again", "dir", dir, "err", err)
+		if err == nil {
+			_, err = os.Stat(filepath.Join(dir, "student.bin"))
+		}
+		return err
 	}
-	v, err := Prepare(ctx, teacher, info, train, dev, opts)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		var built *Variant
+		entry, err := cache.GetOrBuild(ctx, key, recipecache.Options{Legacy: legacy}, func(ctx stdctx.Context, dir string) error {
+			v, err := Prepare(ctx, teacher, info, train, dev, opts)
+			if err != nil {
+				return err
+			}
+			if err := v.Student.Save(filepath.Join(dir, "student.bin"), map[string]string{"task": info.Name}); err != nil {
+				return err
+			}
+			b, _ := json.MarshalIndent(cachedVariant{TeacherMetrics: v.TeacherMetrics, Metrics: v.Metrics, TeacherSeconds: v.TeacherSeconds, Distill: *v.Distill}, "", "  ")
+			if err := atomicfile.Write(filepath.Join(dir, "variant.json"), b, 0o644); err != nil {
+				return err
+			}
+			built = v
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if entry.Built {
+			return built, nil
+		}
+		v, err := loadVariant(entry.Dir, c.Seed, info, train, dev, opts)
+		if err == nil {
+			if c.Log != nil {
+				c.Log.Info("crypto-friendly variant found in cache", "dir", entry.Dir)
+			}
+			return v, nil
+		}
+		if attempt > 0 {
+			return nil, fmt.Errorf("crypto-friendly variant prepared again in %s: %w", entry.Dir, err)
+		}
+		if c.Log != nil {
+			c.Log.Warn("cached crypto-friendly variant does not load as recorded; preparing again", "dir", entry.Dir, "err", err)
+		}
+		if err := os.RemoveAll(entry.Dir); err != nil {
+			return nil, fmt.Errorf("removing the cached crypto-friendly variant %s: %w", entry.Dir, err)
+		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("caching the crypto-friendly variant: %w", err)
-	}
-	if err := v.Student.Save(filepath.Join(dir, "student.bin"), map[string]string{"task": info.Name}); err != nil {
-		return nil, err
-	}
-	b, _ := json.MarshalIndent(cachedVariant{TeacherMetrics: v.TeacherMetrics, Metrics: v.Metrics, TeacherSeconds: v.TeacherSeconds, Distill: *v.Distill}, "", "  ")
-	if err := atomicfile.Write(filepath.Join(dir, "variant.json"), b, 0o644); err != nil {
-		return nil, err
-	}
-	return v, nil
 }
 
 // loadVariant reads a cached variant, re-scores it on dev (the metrics must be the cached ones) and exports and
@@ -103,23 +135,21 @@ func loadVariant(dir string, seed uint64, info datasets.TaskInfo, train, dev *fi
 }
 
 // recipeKey identifies a preparation: the base weights, preset, task, the exact encoded data and the options.
-func recipeKey(base string, teacher *models.Model, info datasets.TaskInfo, train, dev *finetune.Encoded, opts Options) string {
+func recipeKey(base string, teacher *models.Model, info datasets.TaskInfo, train, dev *finetune.Encoded, opts Options) recipecache.Key {
 	ft, ds := opts.FineTune, opts.Distill
 	ft.Progress, ft.Label, ds.Progress = false, "", false
-	recipe, _ := json.Marshal(struct {
-		Format, Base, Task string
-		Preset             models.Preset
-		Vocab              int
-		Train, Dev         string
-		FineTune           finetune.Config
-		Distill            cryptofriendly.DistillConfig
-		Table              bool
-		Calibration        int
-		Margin             float64
-	}{"cryptofriendly-variant/1", base, info.Name, teacher.Preset, teacher.VocabSize, fingerprint(train), fingerprint(dev),
-		ft, ds, opts.TableTrainable, opts.CalibrationExamples, opts.CalibrationMargin})
-	sum := sha256.Sum256(recipe)
-	return hex.EncodeToString(sum[:])[:16]
+	return recipecache.Key{Kind: "cryptofriendly", Name: teacher.Preset.Name, Version: "cryptofriendly-variant/1", Recipe: struct {
+		Base, Task  string
+		Preset      models.Preset
+		Vocab       int
+		Train, Dev  string
+		FineTune    finetune.Config
+		Distill     cryptofriendly.DistillConfig
+		Table       bool
+		Calibration int
+		Margin      float64
+	}{base, info.Name, teacher.Preset, teacher.VocabSize, fingerprint(train), fingerprint(dev),
+		ft, ds, opts.TableTrainable, opts.CalibrationExamples, opts.CalibrationMargin}}
 }
 
 // fingerprint is the SHA-256 of an encoded set's ids, segments, mask and labels.

@@ -2,8 +2,13 @@ package cryptorun
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -144,5 +149,70 @@ func TestPrepareCachedReusesTheVariant(t *testing.T) {
 	}
 	if len(s.Examples) != 3 || s.VariantDiff > 1e-4 || s.Counts[16]+s.Counts[32] != dev.N {
 		t.Errorf("sample of %d, variant diff %v, counts %v", len(s.Examples), s.VariantDiff, s.Counts)
+	}
+}
+
+// TestPrepareCachedRebuildsACorruptEntry: a variant whose weights changed on disk after it was cached is prepared
+// again rather than served, and keeps its directory name from before the recipe cache (a SHA-256 of the recipe
+// with its format first).
+func TestPrepareCachedRebuildsACorruptEntry(t *testing.T) {
+	p, err := models.LookupPreset("nano")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := datasets.TaskInfo{Name: "synthetic", NumLabels: 2, Metrics: []string{"accuracy"}}
+	train, dev := markerData(32, p.MaxLen, 1), markerData(16, p.MaxLen, 2)
+	opts := Options{FineTune: finetune.DefaultConfig(), Distill: cryptofriendly.DefaultDistillConfig(), CalibrationExamples: 16, CalibrationMargin: 2}
+	opts.FineTune.Epochs, opts.Distill.Epochs = 1, 1
+	cache := Cache{Dir: t.TempDir(), Base: "base.bin", Seed: 1}
+	teacher, err := models.New(p, 1000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepare := func() *Variant {
+		t.Helper()
+		m, err := models.New(p, 1000, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := PrepareCached(context.Background(), cache, m, info, train, dev, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if prepare().FromCache {
+		t.Fatal("the first preparation came from an empty cache")
+	}
+	ft, ds := opts.FineTune, opts.Distill
+	ft.Progress, ft.Label, ds.Progress = false, "", false
+	old, _ := json.Marshal(struct {
+		Format, Base, Task string
+		Preset             models.Preset
+		Vocab              int
+		Train, Dev         string
+		FineTune           finetune.Config
+		Distill            cryptofriendly.DistillConfig
+		Table              bool
+		Calibration        int
+		Margin             float64
+	}{"cryptofriendly-variant/1", cache.Base, info.Name, teacher.Preset, teacher.VocabSize, fingerprint(train), fingerprint(dev),
+		ft, ds, opts.TableTrainable, opts.CalibrationExamples, opts.CalibrationMargin})
+	sum := sha256.Sum256(old)
+	dir := filepath.Join(cache.Dir, "cryptofriendly", "nano-"+hex.EncodeToString(sum[:])[:16])
+	student := filepath.Join(dir, "student.bin")
+	b, err := os.ReadFile(student)
+	if err != nil {
+		t.Fatalf("the variant is not in the folder the cache used before: %v", err)
+	}
+	b[len(b)-3] ^= 0x01 // a low bit of the last weight: it still loads and most likely scores the same
+	if err := os.WriteFile(student, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if prepare().FromCache {
+		t.Fatal("a variant whose weights changed on disk was served from the cache")
+	}
+	if !prepare().FromCache {
+		t.Error("the prepared-again variant was not cached")
 	}
 }
