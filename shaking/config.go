@@ -59,7 +59,7 @@ type Config struct {
 	MLMEvalBatches int `param:"mlm_eval_batches"`
 }
 
-// DefaultConfig is the protocol as DESIGN.md §3 describes it: π on, awareness recovery of layer 1 on the client,
+// DefaultConfig is the protocol as docs/design.md §3 describes it: π on, awareness recovery of layer 1 on the client,
 // function recovery on the cloud with distillation, E_s frozen throughout.
 func DefaultConfig() Config {
 	return Config{Ops: "gaussian:sigma=1", Horizontal: true,

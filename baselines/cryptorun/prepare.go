@@ -2,7 +2,7 @@
 // (baselines/ckks/ckksmethod) and mpc-2pc (baselines/mpc/mpcmethod). Both run the same pipeline around their
 // engine:
 //
-//   - Prepare makes a run's crypto-friendly variant (DESIGN.md §5): it fine-tunes the plaintext teacher on the
+//   - Prepare makes a run's crypto-friendly variant (docs/design.md §5): it fine-tunes the plaintext teacher on the
 //     run's training examples, distils the variant from it (cryptofriendly.Distill, MPCFormer style), scores
 //     both on the dev set in the clear, exports the variant's weights for the engines and calibrates their
 //     Reciprocal/InvSqrt ranges on training examples. The accuracy a crypto method reports is the variant's,

@@ -1,4 +1,4 @@
-// Package dpforward owns the dp-forward baseline (DESIGN.md §5): DP-Forward (Du et al., "DP-Forward: Fine-tuning
+// Package dpforward owns the dp-forward baseline (docs/design.md §5): DP-Forward (Du et al., "DP-Forward: Fine-tuning
 // and Inference on Language Models with Differential Privacy in Forward Pass", CCS 2023) in its local-DP setting.
 // The model is split after layer k (default 0, the embedding layer). The client runs the lower part on each of
 // its sequences, clips the sequence's T×d output to Frobenius norm C, adds i.i.d. Gaussian noise whose standard

@@ -1,9 +1,9 @@
-// Package dpsgd owns the dp-sgd baseline (DESIGN.md §5): fine-tuning with DP-SGD (Abadi et al. 2016) — each
+// Package dpsgd owns the dp-sgd baseline (docs/design.md §5): fine-tuning with DP-SGD (Abadi et al. 2016) — each
 // example's gradient clipped to L2 norm C, Gaussian noise of standard deviation σC added to the sum of a batch,
 // the noise multiplier σ calibrated by the Rényi-DP accountant (baselines/accountant) so that the whole run is
 // (ε, δ)-DP, and the ε actually spent recorded per run.
 //
-// Per-example gradients come from one model replica per example in a single graph (GOMLX.md §3: gomlx v0.26.0
+// Per-example gradients come from one model replica per example in a single graph (docs/design.md §8: gomlx v0.26.0
 // has no vmap), so clipping is exact. The token-embedding table is frozen: its per-example gradient would be a
 // dense V×d matrix per example. Sampling is Poisson (each example joins a step with probability q = B/n, the
 // accountant's assumption; a step's batch is processed in micro-batches of the preset's size B and noised once)

@@ -49,7 +49,7 @@ type PerExample struct {
 	Losses, RawNorms, ClippedNorms *Node
 }
 
-// ClippedGradients builds per-example gradients the way GOMLX.md §3 describes (gomlx has no vmap): the model is
+// ClippedGradients builds per-example gradients the way docs/design.md §8 describes (gomlx has no vmap): the model is
 // built once per example of the batch on that example alone, sharing the variables, and each replica's loss is
 // differentiated. Each example's gradient g_i (over all trainable variables the model uses) is scaled by
 // min(1, clip/‖g_i‖), then weighted by w_i (0 for the padding rows of a partial batch) and summed.
