@@ -25,8 +25,8 @@ import (
 //   - DP-Forward: the client's part (embedding layer, clip, Gaussian noise: per batch when the table trains and
 //     noise is fresh every step; once per example over the whole tuning when it is frozen) and the cloud's step on
 //     the noisy embedding outputs, timed separately;
-//   - DP-SGD: one accumulation of 32 clipped per-example gradients (the model built once per example, GOMLX.md
-//     §3) and the noisy update, for a batch of exactly 32. The sweep samples Poisson batches of expected size
+//   - DP-SGD: one accumulation of 32 clipped per-example gradients (the model built once per example, docs/design.md
+//     §8) and the noisy update, for a batch of exactly 32. The sweep samples Poisson batches of expected size
 //     32, and one of more than 32 takes a second accumulation: dpsgd-poisson/plain adds the expected extra
 //     accumulations at n = 4,000 (computed from the binomial distribution) to give the sweep's ratio.
 //
