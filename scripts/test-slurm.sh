@@ -69,7 +69,11 @@ cleanup() {
       [ -s "$f" ] && { echo "--- last lines of $f"; tail -n 20 "$f"; } >&2
     done
   fi
-  [ -n "${JOB:-}" ] && scancel "$JOB" 2>/dev/null
+  # A job still queued or running is cancelled, and its tasks given time to end, before slurmd stops.
+  if [ -n "${JOB:-}" ] && [ -n "$(squeue -h -j "$JOB" -o %i 2>/dev/null)" ]; then
+    scancel "$JOB" 2>/dev/null
+    for _ in $(seq 60); do [ -z "$(squeue -h -j "$JOB" -o %i 2>/dev/null)" ] && break; sleep 0.5; done
+  fi
   # Stop the daemons in reverse order of starting, each by its own pid, and wait for them to exit.
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
     kill "${PIDS[i]}" 2>/dev/null
