@@ -125,13 +125,13 @@ func TestRunOnNano(t *testing.T) {
 }
 
 // checkAccuracyIsTheEncryptedFunctions: the run's accuracy is that of the function the encrypted engine
-// evaluates, on the same dev examples. The variant (prepared again from the run's seed: the preparation from an
-// untrained base is deterministic, and not cached) is scored from its gomlx
-// logits; the reference engine, on every dev example, predicts what those logits predict, so its accuracy is the
-// run's; and on the examples the run encrypted (the same sample, drawn again with the run's seed and strides),
-// the encrypted logits are within res's max |diff| of the reference's, which is under half of every sampled
-// example's margin between its top two logits: the encrypted predictions are the reference's, so the private
-// accuracy on the sample equals the plaintext variant's on it.
+// evaluates, on the same dev examples. The variant (prepared again from the run's seed: preparing it from an
+// untrained base is deterministic, and not cached) scores as the run says from its gomlx dev logits; the reference
+// engine computes those logits on every dev example (to 10⁻⁶; neighbouring examples' differ by ~10⁻⁵ on random
+// weights), so it predicts what they predict; and on the examples the run encrypted (the same sample, drawn again
+// with the run's seed and strides) the encrypted logits are within res's max |diff| of the reference's, under half
+// of every sampled example's margin between its top two logits: the encrypted predictions are the reference's,
+// and the private accuracy on the sample equals the plaintext variant's on it.
 func checkAccuracyIsTheEncryptedFunctions(t *testing.T, env method.Env, run method.Run, res *method.Result) {
 	t.Helper()
 	ctx := context.Background()
@@ -166,6 +166,14 @@ func checkAccuracyIsTheEncryptedFunctions(t *testing.T, env method.Env, run meth
 		out, err := cryptofriendly.Forward(ref, v.Weights, x, mask)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(out.Data) != k {
+			t.Fatalf("dev example %d: %d reference logits, want %d", i, len(out.Data), k)
+		}
+		for j, x := range out.Data {
+			if math.Abs(x-float64(v.Logits[i*k+j])) > 1e-6 {
+				t.Fatalf("dev example %d: reference logits %v, the variant's %v", i, out.Data, v.Logits[i*k:(i+1)*k])
+			}
 		}
 		refPreds[i] = float64(argmax(out.Data))
 	}
