@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cyphertalk/cyphertalk-go/experiments"
 	"github.com/cyphertalk/cyphertalk-go/experiments/specs"
 )
 
@@ -30,7 +31,11 @@ func noSpec(cmd *cobra.Command) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, info := range list {
 		fmt.Fprintf(tw, "  %s\t%s\n", info.Name, info.Description)
-		fmt.Fprintf(tw, "  \t%s\n", measuredLine(info.Measured))
+		total := 0
+		if spec, err := experiments.Load(info.Name); err == nil {
+			total = len(spec.Runs)
+		}
+		fmt.Fprintf(tw, "  \t%s\n", measuredLine(info.Measured, total))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -39,20 +44,28 @@ func noSpec(cmd *cobra.Command) error {
 	return errNoSpec
 }
 
-// measuredLine says how long a spec's committed runs took, or that none are committed.
-func measuredLine(m *specs.Measured) string {
+// measuredLine says how long a spec's committed runs took, or that none are committed; total is the number of
+// runs the spec expands to (0 = unknown).
+func measuredLine(m *specs.Measured, total int) string {
+	of := ""
+	if total > 0 {
+		of = fmt.Sprintf(" of %d", total)
+	}
 	if m == nil {
-		return "not measured yet"
+		return fmt.Sprintf("not measured yet (%d runs)", total)
 	}
 	commits := make([]string, len(m.GitCommits))
 	for i, c := range m.GitCommits {
 		commits[i] = specs.ShortCommit(c)
+		if commits[i] == "unknown" {
+			commits[i] = "not recorded"
+		}
 	}
 	noun := "commits"
 	if len(commits) == 1 {
 		noun = "commit"
 	}
-	return fmt.Sprintf("measured: %d runs, %s in total (%s %s)", m.Runs, formatDuration(m.Total()), noun, strings.Join(commits, ", "))
+	return fmt.Sprintf("measured: %d%s runs, %s in total (%s %s)", m.Runs, of, formatDuration(m.Total()), noun, strings.Join(commits, ", "))
 }
 
 // formatDuration writes a duration in hours and minutes ("3h 05m"), minutes and seconds ("4m 10s") or seconds.

@@ -14,13 +14,9 @@ import (
 // TestRunWithoutSpec: `cyphertalk run` alone starts nothing; it prints the usage and every embedded spec with its
 // description and measured duration, and fails with "a spec is required".
 func TestRunWithoutSpec(t *testing.T) {
-	start := time.Now()
 	out, err := run(t, "run", "--results", t.TempDir())
 	if !errors.Is(err, errNoSpec) || !strings.Contains(fmt.Sprint(err), "a spec is required") {
 		t.Fatalf("run without a spec: error %v, want %v", err, errNoSpec)
-	}
-	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("run without a spec took %v", d)
 	}
 	if !strings.Contains(out, "Usage:\n  cyphertalk run [SPEC]") {
 		t.Errorf("no usage:\n%s", out)
@@ -34,8 +30,13 @@ func TestRunWithoutSpec(t *testing.T) {
 		want := regexp.QuoteMeta(info.Name) + `\s+` + regexp.QuoteMeta(info.Description) + `\n\s+`
 		if m := info.Measured; m != nil {
 			measured++
-			want += regexp.QuoteMeta(fmt.Sprintf("measured: %d runs, %s in total (commit", m.Runs, formatDuration(m.Total())))
-			want += `s? ` + regexp.QuoteMeta(specs.ShortCommit(m.GitCommits[0]))
+			want += regexp.QuoteMeta(fmt.Sprintf("measured: %d", m.Runs)) + ` of \d+ ` +
+				regexp.QuoteMeta(fmt.Sprintf("runs, %s in total (commit", formatDuration(m.Total())))
+			c := specs.ShortCommit(m.GitCommits[0])
+			if c == "unknown" {
+				c = "not recorded"
+			}
+			want += `s? ` + regexp.QuoteMeta(c)
 		} else {
 			want += "not measured yet"
 		}
