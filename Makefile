@@ -61,8 +61,8 @@ finetune-compare: data
 	$(BIN) finetune --preset $(PRESET) --task sst2,qqp --max-train $(MAX_TRAIN) --seeds $(SEEDS) \
 		--init $(INIT) --table frozen,trainable
 
-# Any other embedded spec by name, e.g. `make run-privacy` (issue 7's privacy–utility runs, ~1.3 h here) or
-# `make run-dp` (issue 5's DP table, several hours: resumable, or split with `cyphertalk slurm`).
+# Any other embedded spec by name, e.g. `make run-privacy` (privacy against utility) or `make run-dp` (the DP table:
+# hours; resumable, or split with `cyphertalk slurm`). `cyphertalk run` without a spec lists them all.
 run-%: data
 	$(BIN) run $* --results results
 	$(BIN) report results/$* -o out/$*
