@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -47,26 +48,74 @@ func AssignShards(runs []Run, count int) []int {
 	if count < 1 {
 		count = 1
 	}
-	costs := make([]float64, len(runs))
-	order := make([]int, len(runs))
+	// Runs that share a CypherTalk key implantation (the same key and recovery recipe: SST-2 and QQP runs, or
+	// runs that differ only in how the table is tuned) are placed together: the first implants the key and caches
+	// it, the others find it ready. A group costs one implantation plus each run's own work.
+	groupOf := map[string]int{}
+	var groups [][]int
+	var costs []float64
 	for i, r := range runs {
-		costs[i] = EstimateCost(r)
-		order[i] = i
+		key := implantationKey(r)
+		g, ok := groupOf[key]
+		if !ok || key == "" {
+			g = len(groups)
+			groups = append(groups, nil)
+			costs = append(costs, implantationCost(r))
+			if key != "" {
+				groupOf[key] = g
+			}
+		}
+		groups[g] = append(groups[g], i)
+		costs[g] += EstimateCost(r) - implantationCost(r)
+	}
+	order := make([]int, len(groups))
+	for g := range order {
+		order[g] = g
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(costs[b], costs[a]) })
 	load := make([]float64, count)
 	shard := make([]int, len(runs))
-	for _, i := range order {
+	for _, g := range order {
 		best := 0
 		for s := 1; s < count; s++ {
 			if load[s] < load[best] {
 				best = s
 			}
 		}
-		shard[i] = best
-		load[best] += costs[i]
+		for _, i := range groups[g] {
+			shard[i] = best
+		}
+		load[best] += costs[g]
 	}
 	return shard
+}
+
+// implantationKey identifies a CypherTalk run's key implantation: the base model, the key (its operators, the
+// seed it is drawn from, π) and the recovery recipe — every parameter but how private tuning treats the table.
+// "" for runs that implant nothing or do not cache what they implant (no pre-trained base model).
+func implantationKey(r Run) string {
+	if implantationCost(r) == 0 || r.Pretrain == "none" { // from random weights nothing is cached
+		return ""
+	}
+	params := map[string]any{}
+	for k, v := range r.Params {
+		if k != "tune_table" && k != "key_seed" {
+			params[k] = v
+		}
+	}
+	seed := r.Seed
+	if ks := paramNumber(r.Params["key_seed"]); ks > 0 {
+		seed = uint64(ks)
+	}
+	b, err := json.Marshal(struct {
+		Preset, Pretrain string
+		Seed             uint64
+		Params           map[string]any
+	}{r.Preset, r.Pretrain, seed, params})
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // ShardLoads is the estimated cost of each of count shards as AssignShards splits runs, in EstimateCost's units.
@@ -83,7 +132,7 @@ func ShardLoads(runs []Run, count int) []float64 {
 
 // The cost model's weights, in seconds of wall time on 2 CPU cores for the tiny preset. They were read off the
 // committed records in measurements/ (SST-2 4,000 and QQP 8,000 training examples, 3 epochs, full dev sets;
-// TestCostModelMatchesCommittedRecords keeps them within a factor of 1.5 of every record there), the README's
+// TestCostModelMatchesCommittedRecords checks that shards split by them balance the records' real times), the README's
 // per-example figures for the cryptographic baselines and the smoke spec's runs on nano. Only the ratios between
 // runs matter for sharding.
 const (
@@ -153,9 +202,9 @@ func presetScale(name string, floor float64) float64 {
 
 // EstimateCost is a run's estimated wall time in seconds on 2 CPU cores, from its method, preset, training and
 // dev set sizes, epochs and the method parameters that add work (attacks, key-implantation and tuning steps,
-// encrypted inference examples). It ignores caches shared between runs (pre-training, implanted keys,
-// crypto-friendly variants), so it over-estimates runs that find them ready. Used to balance shards; see the
-// weights above.
+// encrypted inference examples). On its own it ignores caches shared between runs (pre-training, implanted keys,
+// crypto-friendly variants); AssignShards keeps runs that share an implanted key together and counts the
+// implantation once. Used to balance shards; see the weights above.
 func EstimateCost(r Run) float64 {
 	size, ok := glueSizes[r.Task]
 	if !ok {
@@ -178,17 +227,7 @@ func EstimateCost(r Run) float64 {
 	if b, _ := r.Params["attacks"].(bool); b {
 		fixed += costPerAttackRun + eval*costPerAttackExample
 	}
-	steps := 0.0
-	for _, k := range []string{"awareness_steps", "bias_steps", "function_steps", "table_steps", "tuning_steps"} {
-		v, set := r.Params[k]
-		switch {
-		case set:
-			steps += paramNumber(v)
-		case r.Method == "cyphertalk" && (k != "table_steps" || r.Params["recovery_table"] == true):
-			steps += cyphertalkSteps[k]
-		}
-	}
-	fixed += steps * costPerStep
+	fixed += paramNumber(r.Params["tuning_steps"]) * costPerStep
 	if n := paramNumber(r.Params["inference_examples"]); n > 0 {
 		switch r.Method {
 		case "he-ckks":
@@ -201,7 +240,26 @@ func EstimateCost(r Run) float64 {
 			fixed += n * costPerMPCExample
 		}
 	}
-	return costPerRun + compute*presetScale(r.Preset, 0.1) + fixed*presetScale(r.Preset, 0.5)
+	return costPerRun + compute*presetScale(r.Preset, 0.1) + fixed*presetScale(r.Preset, 0.5) + implantationCost(r)
+}
+
+// implantationCost is the part of EstimateCost that is CypherTalk's key implantation (its recovery steps); 0 for
+// other methods and for CypherTalk without recovery.
+func implantationCost(r Run) float64 {
+	if r.Method != "cyphertalk" {
+		return 0
+	}
+	steps := 0.0
+	for _, k := range []string{"awareness_steps", "bias_steps", "function_steps", "table_steps"} {
+		v, set := r.Params[k]
+		switch {
+		case set:
+			steps += paramNumber(v)
+		case k != "table_steps" || r.Params["recovery_table"] == true:
+			steps += cyphertalkSteps[k]
+		}
+	}
+	return steps * costPerStep * presetScale(r.Preset, 0.5)
 }
 
 // paramNumber is a numeric parameter's value (TOML integers and floats), 0 for anything else.

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -150,7 +151,10 @@ func TestEstimateCostFollowsTheWork(t *testing.T) {
 	more("a larger dev set", func(r *Run) { r.Task = "qqp" })
 	more("dp-sgd", func(r *Run) { r.Method = "dp-sgd" })
 	more("attacks", func(r *Run) { r.Params["attacks"] = true })
-	more("implantation steps", func(r *Run) { r.Params["awareness_steps"] = int64(50) })
+	more("implantation steps", func(r *Run) {
+		r.Method = "cyphertalk"
+		r.Params = map[string]any{"awareness_steps": int64(50), "bias_steps": int64(0), "function_steps": int64(0)}
+	})
 	nano := base
 	nano.Preset = "nano"
 	if EstimateCost(nano) >= EstimateCost(base) {
@@ -164,9 +168,14 @@ func TestEstimateCostFollowsTheWork(t *testing.T) {
 	}
 }
 
-// TestCostModelMatchesCommittedRecords checks the weights against the wall times of the committed records.
+// TestCostModelMatchesCommittedRecords checks the cost model where it matters, on the wall times of the committed
+// records: split into 4 shards by estimated cost, every experiment's real runs finish within 1.5× of the ideal
+// even split (or 1.1× its longest run when one run alone exceeds that), and not later than round robin (by run
+// order) would have by more than a tenth. (Absolute estimates are not compared: runs that share a cached key implantation, another machine
+// or another commit change a run's seconds, not the balance.)
 func TestCostModelMatchesCommittedRecords(t *testing.T) {
 	dirs, _ := filepath.Glob(filepath.Join("..", "measurements", "*"))
+	const shards = 4
 	checked := 0
 	for _, dir := range dirs {
 		if fi, err := os.Stat(filepath.Join(dir, "runs")); err != nil || !fi.IsDir() {
@@ -176,20 +185,76 @@ func TestCostModelMatchesCommittedRecords(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", dir, err)
 		}
-		for _, rec := range recs {
-			r := Run{Method: rec.Method, Run: method.Run{ID: rec.RunID, Task: rec.Task, Preset: rec.Preset,
+		if len(recs) < 2*shards {
+			continue
+		}
+		runs := make([]Run, len(recs))
+		secs := make([]float64, len(recs))
+		total, longest := 0.0, 0.0
+		for i, rec := range recs {
+			runs[i] = Run{Method: rec.Method, Run: method.Run{ID: rec.RunID, Task: rec.Task, Preset: rec.Preset, Pretrain: rec.Pretrain, Seed: rec.Seed,
 				MaxTrain: rec.MaxTrain, MaxEval: rec.MaxEval, Epochs: rec.Epochs, Params: rec.Params}}
-			est, got := EstimateCost(r), rec.Duration.Seconds()
-			if got <= 0 {
-				continue
+			secs[i] = rec.Duration.Seconds()
+			total += secs[i]
+			longest = max(longest, secs[i])
+		}
+		makespan := func(assign func(i int) int) float64 {
+			load := make([]float64, shards)
+			for i := range runs {
+				load[assign(i)] += secs[i]
 			}
-			if est > 1.5*got || est < got/1.5 {
-				t.Errorf("%s %s %s %s: estimated %.0f s, took %.0f s", filepath.Base(dir), rec.Method, rec.Task, rec.RunID, est, got)
+			return slices.Max(load)
+		}
+		byCost := AssignShards(runs, shards)
+		got := makespan(func(i int) int { return byCost[i] })
+		robin := makespan(func(i int) int { return i % shards })
+		bound := max(1.5*total/shards, 1.1*longest)
+		if got > 1.1*robin || got > bound {
+			t.Errorf("%s: the longest of %d shards by estimated cost takes %.0f s of real time; round robin %.0f s, bound %.0f s (total %.0f s, longest run %.0f s)",
+				filepath.Base(dir), shards, got, robin, bound, total, longest)
+		}
+		checked++
+	}
+	if checked < 2 {
+		t.Errorf("only %d committed experiments checked", checked)
+	}
+}
+
+// TestRunsSharingAnImplantationShareAShard: CypherTalk runs with one key and recovery recipe (here SST-2 and QQP,
+// and the table tuned frozen or trainable) land in one shard, so the key is implanted once; other keys and runs
+// from random weights (nothing cached) are spread.
+func TestRunsSharingAnImplantationShareAShard(t *testing.T) {
+	p := func(ops string, tune bool) map[string]any {
+		return map[string]any{"ops": ops, "tune_table": tune, "awareness_steps": int64(50)}
+	}
+	var runs []Run
+	for _, ops := range []string{"gaussian:sigma=0.5", "gaussian:sigma=1", "gaussian:sigma=2", "laplace:b=1"} {
+		for _, task := range []string{"sst2", "qqp"} {
+			for _, tune := range []bool{false, true} {
+				runs = append(runs, costRun(fmt.Sprintf("%s-%s-%v", ops, task, tune), "cyphertalk", task, 1000, 0, p(ops, tune)))
 			}
-			checked++
 		}
 	}
-	if checked < 10 {
-		t.Errorf("only %d committed records checked", checked)
+	shard := AssignShards(runs, 4)
+	seen := map[string]int{}
+	used := map[int]bool{}
+	for i, r := range runs {
+		ops := r.Params["ops"].(string)
+		if s, ok := seen[ops]; ok && s != shard[i] {
+			t.Errorf("key %s implanted in shards %d and %d", ops, s, shard[i])
+		}
+		seen[ops] = shard[i]
+		used[shard[i]] = true
+	}
+	if len(used) != 4 {
+		t.Errorf("4 keys over %d of 4 shards", len(used))
+	}
+	if implantationKey(runs[0]) == implantationKey(costRun("y", "cyphertalk", "sst2", 1000, 0, map[string]any{"ops": "gaussian:sigma=0.5", "awareness_steps": int64(50), "key_seed": int64(9)})) {
+		t.Error("a different key seed shares the implantation")
+	}
+	scratch := runs[0]
+	scratch.Pretrain = "none"
+	if implantationKey(scratch) != "" {
+		t.Error("a run from random weights groups with others, though nothing is cached for it")
 	}
 }
