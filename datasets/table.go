@@ -32,27 +32,9 @@ const utf8BOM = "\uFEFF"
 // name marker, the file is taken to have no header: headerless names the
 // columns and the first line is a data row (CoLA's train/dev files).
 func scanTSV(path string, headerless []string, marker string, onHeader headerFunc, onRow rowFunc) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
-	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	line := 0
-	for {
-		s, readErr := r.ReadString('\n')
-		if readErr != nil && !errors.Is(readErr, io.EOF) {
-			return fmt.Errorf("read %s line %d: %w", path, line+1, readErr)
-		}
-		if s == "" && readErr != nil { // clean end of file
-			break
-		}
-		line++
-		s = strings.TrimSuffix(s, "\n")
-		s = strings.TrimSuffix(s, "\r")
+	n, err := scanLines(path, func(line int, s string) error {
 		fields := strings.Split(s, "\t")
 		if line == 1 {
-			fields[0] = strings.TrimPrefix(fields[0], utf8BOM)
 			isHeader := true
 			if headerless != nil {
 				isHeader = false
@@ -68,24 +50,19 @@ func scanTSV(path string, headerless []string, marker string, onHeader headerFun
 				for i, c := range fields {
 					cols[i] = strings.TrimSpace(c)
 				}
-				if err := onHeader(cols); err != nil {
-					return err
-				}
-				if readErr != nil {
-					break
-				}
-				continue
+				return onHeader(cols)
 			}
 			if err := onHeader(headerless); err != nil {
 				return err
 			}
 		}
 		onRow(line, fields, nil)
-		if readErr != nil {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if line == 0 {
+	if n == 0 {
 		return fmt.Errorf("read %s: empty file (a header row is required)", path)
 	}
 	return nil
