@@ -8,7 +8,7 @@ SEEDS     ?= 1
 
 export CGO_ENABLED ?= 0
 
-.PHONY: build test test-slurm vet reproduce paper finetune-compare pretrain bench data clean
+.PHONY: build test test-slurm vet reproduce paper finetune-compare pretrain bench bench-peer data clean
 
 build: $(BIN)
 
@@ -75,6 +75,18 @@ test-slurm: data
 
 bench: build
 	$(BIN) bench --presets nano,tiny --results results
+
+# The project's tiny model against its PyTorch peer (scripts/peer/bench.py) on this CPU, alternating for
+# PEER_ROUNDS rounds of PEER_STEPS timed steps per kind on the default backend (or $GOMLX_BACKEND); ends with the
+# speed ratio project ÷ PyTorch per step kind beside its goal, and records every pair under RESULTS/bench-peer
+# (RESULTS=measurements for the committed ones). Needs python3 with torch (Debian: apt-get install python3-torch
+# libopenblas0-pthread). Not part of `make test`.
+RESULTS     ?= results
+PEER_ROUNDS ?= 3
+PEER_STEPS  ?= 10
+bench-peer: build
+	$(BIN) bench --presets tiny --peer scripts/peer/bench.py --rounds $(PEER_ROUNDS) --steps $(PEER_STEPS) \
+		--results $(RESULTS)
 
 clean:
 	rm -rf bin
