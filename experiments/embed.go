@@ -20,7 +20,7 @@ const EmbeddedSource = "embedded:"
 //go:embed specs/*.toml
 var embedded embed.FS
 
-// EmbeddedNames lists the specs built into the binary (collapse, crypto, cyphertalk, dp, dpsgd, paper, privacy, quick, recovery, smoke), sorted.
+// EmbeddedNames lists the specs built into the binary (base, collapse, crypto, cyphertalk, dp, dpsgd, paper, privacy, quick, recovery, smoke), sorted.
 func EmbeddedNames() []string {
 	entries, _ := fs.ReadDir(embedded, "specs")
 	var names []string

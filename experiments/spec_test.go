@@ -259,7 +259,7 @@ func TestPathsExpandEnvironment(t *testing.T) {
 }
 
 func TestShippedSpecs(t *testing.T) {
-	if got := EmbeddedNames(); !reflect.DeepEqual(got, []string{"collapse", "crypto", "cyphertalk", "dp", "dpsgd", "paper", "privacy", "quick", "recovery", "smoke"}) {
+	if got := EmbeddedNames(); !reflect.DeepEqual(got, []string{"base", "collapse", "crypto", "cyphertalk", "dp", "dpsgd", "paper", "privacy", "quick", "recovery", "smoke"}) {
 		t.Fatalf("embedded specs %v", got)
 	}
 	// The DP and privacy specs name baselines this package's tests do not register; cmd/cyphertalk's
@@ -295,7 +295,7 @@ func TestShippedSpecs(t *testing.T) {
 	if err != nil || def.Experiment != DefaultSpec {
 		t.Errorf("default spec: %v, %v", def, err)
 	}
-	if _, err := Load("nope"); err == nil || !strings.Contains(err.Error(), "collapse, crypto, cyphertalk, dp, dpsgd, paper, privacy, quick, recovery, smoke") {
+	if _, err := Load("nope"); err == nil || !strings.Contains(err.Error(), "base, collapse, crypto, cyphertalk, dp, dpsgd, paper, privacy, quick, recovery, smoke") {
 		t.Errorf("unknown spec name: %v", err)
 	}
 	// A file wins over an embedded name.

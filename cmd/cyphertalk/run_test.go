@@ -149,7 +149,7 @@ func TestRunDryRunAndShards(t *testing.T) {
 	if _, err := execCLI(t, "run", spec, "--dry-run", "--only", "sigam=1"); err == nil || !strings.Contains(err.Error(), `no run has the key "sigam"`) {
 		t.Errorf("--only with an unknown key: %v", err)
 	}
-	if _, err := execCLI(t, "run", "no-such-spec", "--dry-run"); err == nil || !strings.Contains(err.Error(), "collapse, crypto, cyphertalk, dp, dpsgd, paper, privacy, quick, recovery, smoke") {
+	if _, err := execCLI(t, "run", "no-such-spec", "--dry-run"); err == nil || !strings.Contains(err.Error(), "base, collapse, crypto, cyphertalk, dp, dpsgd, paper, privacy, quick, recovery, smoke") {
 		t.Errorf("unknown spec: %v", err)
 	}
 }

@@ -20,8 +20,9 @@ func TestShippedSpecsWithRealMethods(t *testing.T) {
 		}
 		// dp: 2 tasks × 2 seeds × (3 dp-forward + 2 plaintext + 3 dp-sgd + 3 dx-text); privacy: 6 CypherTalk
 		// settings + 2 recovered + 3 dp-forward, one seed; recovery: 6 recipes at σ = 2; cyphertalk: 2 tasks × 2 seeds × (2 plaintext + 4 settings × 3
-		// recovery settings + 1 with E_s tuned); collapse: 2 fine-tuning seeds × 2 learning rates.
-		if want, ok := map[string]int{"dp": 44, "dpsgd": 14, "privacy": 11, "cyphertalk": 60, "crypto": 4, "recovery": 6, "collapse": 4}[name]; ok && len(spec.Runs) != want {
+		// recovery settings + 1 with E_s tuned); collapse: 2 fine-tuning seeds × 2 learning rates; base: 2 tasks × (2
+		// plaintext + 1 bow).
+		if want, ok := map[string]int{"base": 6, "dp": 44, "dpsgd": 14, "privacy": 11, "cyphertalk": 60, "crypto": 4, "recovery": 6, "collapse": 4}[name]; ok && len(spec.Runs) != want {
 			t.Errorf("spec %s resolves to %d runs, want %d", name, len(spec.Runs), want)
 		}
 	}

@@ -18,6 +18,10 @@ type Display struct {
 	Order int
 	// Reference marks the method others are compared with.
 	Reference bool
+	// ReferenceLine marks a method whose dev score the accuracy figures draw as a horizontal line labelled with
+	// its name (a plaintext reference such as a bag-of-words model) instead of plotting it among the compared
+	// methods; its costs are shown like any method's.
+	ReferenceLine bool
 }
 
 // defaultDisplays describes the methods of docs/design.md §5 in the paper's order. Methods may register their
