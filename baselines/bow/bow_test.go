@@ -283,4 +283,3 @@ func TestMultinomial(t *testing.T) {
 		t.Errorf("out-of-range label: %v", err)
 	}
 }
-

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-
 )
 
 // loss is the kind of linear model: logistic for two classes, softmax for more, squared error for regression.
