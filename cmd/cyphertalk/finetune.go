@@ -15,6 +15,7 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
+	"github.com/cyphertalk/cyphertalk-go/models/hf"
 	"github.com/cyphertalk/cyphertalk-go/models/pretrain"
 )
 
@@ -40,7 +41,9 @@ func newFinetuneCmd(g *globals) *cobra.Command {
 		Short: "Fine-tune on GLUE tasks from the pre-trained (or a random) model and print dev metrics and wall times",
 		Long: `Fine-tunes on examples from each task's private pool and evaluates on its dev set.
 Lists (--task sst2,qqp --seeds 1,2 --init pretrained,scratch --table frozen,trainable) run every combination
-and print a table of mean ± sd over seeds.`,
+and print a table of mean ± sd over seeds. --init hf:DIR starts from a Hugging Face BERT checkpoint (DIR holds
+config.json, model.safetensors and vocab.txt, the vocabulary the project's): nothing is pre-trained for it, and
+the model shape is the checkpoint's (--preset, when given, must match it).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runFinetune(cmd, g, o)
 		},
@@ -55,7 +58,7 @@ and print a table of mean ± sd over seeds.`,
 	f.UintSliceVar(&o.seeds, "seeds", []uint{1}, "fine-tuning seeds (data subsample, head init, shuffling)")
 	f.BoolVar(&o.fromScratch, "from-scratch", false, "start from random weights (same as --init scratch)")
 	f.BoolVar(&o.freeze, "freeze-table", false, "freeze the token-embedding table (same as --table frozen)")
-	f.StringSliceVar(&o.inits, "init", nil, "starting points to compare: pretrained, scratch")
+	f.StringSliceVar(&o.inits, "init", nil, "starting points to compare: pretrained, scratch, hf:DIR (a Hugging Face BERT checkpoint)")
 	f.StringSliceVar(&o.tables, "table", nil, "token-table regimes to compare: trainable, frozen")
 	addCustomDataFlags(cmd, &o.custom)
 	pretrainFlags(cmd, &o.pt)
@@ -81,9 +84,16 @@ func runFinetune(cmd *cobra.Command, g *globals, o *finetuneOpts) error {
 			o.tables = []string{"frozen"}
 		}
 	}
+	hfDirs := map[string]string{} // init → checkpoint directory
 	for _, i := range o.inits {
-		if i != "pretrained" && i != "scratch" {
-			return fmt.Errorf("--init %q: want pretrained or scratch", i)
+		dir, isHF, err := hf.ParseInit(i)
+		switch {
+		case err != nil:
+			return fmt.Errorf("--init: %w", err)
+		case isHF:
+			hfDirs[i] = dir
+		case i != "pretrained" && i != "scratch":
+			return fmt.Errorf("--init %q: want pretrained, scratch or hf:DIR", i)
 		}
 	}
 	for _, t := range o.tables {
@@ -95,6 +105,11 @@ func runFinetune(cmd *cobra.Command, g *globals, o *finetuneOpts) error {
 	if err != nil {
 		return err
 	}
+	if len(hfDirs) > 0 {
+		if preset, err = hfPreset(cmd, o, hfDirs); err != nil {
+			return err
+		}
+	}
 	if !o.custom.enabled() {
 		for _, task := range o.tasks { // fail before a long pre-training, not after it
 			if _, err := datasets.Task(task); err != nil {
@@ -105,6 +120,19 @@ func runFinetune(cmd *cobra.Command, g *globals, o *finetuneOpts) error {
 	dir, tok, err := g.dataAndTokenizer("")
 	if err != nil {
 		return err
+	}
+	hfPaths := map[string]string{} // init → the imported checkpoint as a weight file
+	for _, init := range o.inits {
+		if dir, ok := hfDirs[init]; ok {
+			path, rep, err := hf.Base(cmd.Context(), dir, hf.Tokens(tok), &preset, g.cacheDir)
+			if err != nil {
+				return fmt.Errorf("--init %s: %w", init, err)
+			}
+			hfPaths[init] = path
+			if rep != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "Hugging Face checkpoint %s: %s\n", dir, rep)
+			}
+		}
 	}
 	var ckpt string
 	if slices.Contains(o.inits, "pretrained") {
@@ -146,7 +174,9 @@ func runFinetune(cmd *cobra.Command, g *globals, o *finetuneOpts) error {
 				order = append(order, key)
 				for _, seed := range o.seeds {
 					var m *models.Model
-					if init == "pretrained" {
+					if path, ok := hfPaths[init]; ok {
+						m, _, err = models.Load(path, uint64(seed), "/task_head", "/mlm")
+					} else if init == "pretrained" {
 						m, _, err = models.Load(ckpt, uint64(seed), "/task_head", "/mlm")
 					} else {
 						m, err = models.New(preset, tok.VocabSize(), uint64(seed))
@@ -174,6 +204,42 @@ func runFinetune(cmd *cobra.Command, g *globals, o *finetuneOpts) error {
 	}
 	printSummary(out, order, results)
 	return nil
+}
+
+// hfPreset is the model shape of the --init hf:DIR checkpoints: --preset when given (each checkpoint must have
+// its shape), else the first checkpoint's (a registered preset of that shape, or one built from config.json),
+// which the others must share. BERT is post-LN, so --pre-ln is refused.
+func hfPreset(cmd *cobra.Command, o *finetuneOpts, dirs map[string]string) (models.Preset, error) {
+	if o.pt.PreLN {
+		return models.Preset{}, fmt.Errorf("--pre-ln: a Hugging Face BERT checkpoint is post-LN")
+	}
+	var want *models.Preset
+	if cmd.Flags().Changed("preset") {
+		p, err := models.LookupPreset(o.preset)
+		if err != nil {
+			return models.Preset{}, err
+		}
+		want = &p
+	}
+	for _, init := range o.inits {
+		dir, ok := dirs[init]
+		if !ok {
+			continue
+		}
+		cfg, err := hf.ReadConfig(dir)
+		if err != nil {
+			return models.Preset{}, fmt.Errorf("--init %s: %w", init, err)
+		}
+		p, err := cfg.Preset(want)
+		if err != nil {
+			return models.Preset{}, fmt.Errorf("--init %s: %w", init, err)
+		}
+		if want == nil {
+			want = &p
+		}
+	}
+	o.preset = want.Name
+	return *want, nil
 }
 
 func loadTask(dir string, tok *wordpiece.Tokenizer, task string, maxEval, T int) (datasets.TaskInfo, []datasets.Example, *finetune.Encoded, error) {

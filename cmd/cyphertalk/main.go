@@ -77,7 +77,8 @@ Recovery Mechanism" (arXiv 2403.07283) on GLUE tasks, with a BERT-style model pr
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "debug logging")
 	root.SetVersionTemplate(versionTemplate)
 	root.AddCommand(newDataCmd(g), newTokenizeCmd(g), newPretrainCmd(g), newFinetuneCmd(g), newBenchCmd(g),
-		newKeygenCmd(g), newShakeCmd(g), newAccountantCmd(g), newRunCmd(g), newSlurmCmd(g), newReportCmd(g), newAttackCmd(g))
+		newKeygenCmd(g), newShakeCmd(g), newAccountantCmd(g), newRunCmd(g), newSlurmCmd(g), newReportCmd(g), newAttackCmd(g),
+		newExportHFCmd(g))
 	return root
 }
 

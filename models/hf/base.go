@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cyphertalk/cyphertalk-go/datasets/wordpiece"
 	"github.com/cyphertalk/cyphertalk-go/internal/recipecache"
 	"github.com/cyphertalk/cyphertalk-go/models"
 )
@@ -48,6 +49,14 @@ func Base(ctx stdctx.Context, dir string, vocab []string, preset *models.Preset,
 	shape, err := cfg.Preset(preset)
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+	}
+	// The vocabulary is checked on every call, not only when the cache entry is built: the key below does not
+	// cover vocab.txt.
+	if cfg.VocabSize != len(vocab) {
+		return "", nil, fmt.Errorf("%s: vocab_size = %d, the project's vocabulary has %d entries", filepath.Join(dir, ConfigFile), cfg.VocabSize, len(vocab))
+	}
+	if err := CheckVocab(dir, vocab); err != nil {
+		return "", nil, err
 	}
 	var sums [2]string
 	for i, f := range []string{ConfigFile, WeightsFile} {
@@ -92,4 +101,14 @@ func fileSHA256(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Tokens lists a tokenizer's vocabulary, one token per id: the Vocab that Import checks vocab.txt against and
+// that Export writes.
+func Tokens(tok *wordpiece.Tokenizer) []string {
+	out := make([]string, tok.VocabSize())
+	for i := range out {
+		out[i] = tok.Token(int32(i))
+	}
+	return out
 }
