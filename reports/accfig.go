@@ -43,8 +43,9 @@ func isChain(s *setting) bool {
 
 // opts2Figure builds the accuracy-against-operator-setting figure of one task: x = Extra operator_value,
 // y = the task's headline metric, one line per (operator, recovery), dashed without recovery, mean ± sd error
-// bars over seeds, horizontal lines for every setting of the reference method (method.IsReference) and, where
-// the records carry it, the majority-class score (majorityLine). Chains of operators have no single x: they
+// bars over seeds, horizontal lines for every setting of the reference method (method.IsReference), for every
+// setting of a method drawn as a reference line (referenceLines: the bag-of-words model) and, where the records
+// carry it, the majority-class score (majorityLine). Chains of operators have no single x: they
 // are in the summary table only (the caption says how many).
 func opts2Figure(settings []*setting, task, title, metricOverride string) (figure, string, string) {
 	metric := headlineMetric(task, metricOverride)
@@ -114,6 +115,14 @@ func opts2Figure(settings []*setting, task, title, metricOverride string) (figur
 		legend = append(legend, legendEntry{text: fmt.Sprintf("%s (%.3f)", s.Label(), v), thumbs: []plot.Thumbnailer{fn}})
 		refLegend++
 		refParts = append(refParts, fmt.Sprintf("%s %.3f", s.Label(), v))
+	}
+	refLines := referenceLines(settings, task, metric)
+	for _, rl := range refLines {
+		p.Add(rl.fn)
+		p.Y.Min, p.Y.Max = math.Min(p.Y.Min, rl.value), math.Max(p.Y.Max, rl.value)
+		legend = append(legend, legendEntry{text: fmt.Sprintf("%s (%.3f)", rl.label, rl.value), thumbs: []plot.Thumbnailer{rl.fn}})
+		refLegend++
+		refParts = append(refParts, fmt.Sprintf("%s %.3f", rl.label, rl.value))
 	}
 	if fn, v, ok := majorityLine(settings, task, metric); ok {
 		p.Add(fn)
@@ -189,6 +198,11 @@ func opts2Figure(settings []*setting, task, title, metricOverride string) (figur
 	if len(refs) > 0 {
 		note += " Horizontal lines: " + refs[0].Name + " (the reference)."
 	}
+	var refLineLabels []string
+	for _, rl := range refLines {
+		refLineLabels = append(refLineLabels, rl.label)
+	}
+	note += referenceLinesNote(refLineLabels)
 	if hasMajority(settings, task, metric) {
 		note += " Red dotted: always predicting the dev set's majority class."
 	}
@@ -311,6 +325,8 @@ func privacyFigure(settings []*setting, title, metricOverride string) (figure, s
 	var plots []*plot.Plot
 	var captionParts []string
 	var priorThumb, majorityThumb plot.Thumbnailer
+	var refLineLabels []string // reference lines drawn on any panel, in first-drawn order
+	refLineThumbs := map[string]plot.Thumbnailer{}
 	used := make([]bool, len(series))
 	thumbs := make([][]plot.Thumbnailer, len(series))
 	for _, task := range tasks {
@@ -406,6 +422,14 @@ func privacyFigure(settings []*setting, title, metricOverride string) (figure, s
 			p.Y.Min, p.Y.Max = math.Min(p.Y.Min, v-ypad), math.Max(p.Y.Max, v+ypad)
 			majorityThumb = fn
 		}
+		for _, rl := range referenceLines(settings, task, metric) {
+			p.Add(rl.fn)
+			p.Y.Min, p.Y.Max = math.Min(p.Y.Min, rl.value-ypad), math.Max(p.Y.Max, rl.value+ypad)
+			if _, seen := refLineThumbs[rl.label]; !seen {
+				refLineLabels = append(refLineLabels, rl.label)
+			}
+			refLineThumbs[rl.label] = rl.fn
+		}
 		p.Y.Min, p.Y.Max = p.Y.Min-ypad, p.Y.Max+ypad
 		// The frequency-prior baseline (guess the most frequent public tokens without looking) as a dotted line.
 		prior := math.NaN()
@@ -439,12 +463,16 @@ func privacyFigure(settings []*setting, title, metricOverride string) (figure, s
 	if priorThumb != nil {
 		legend = append(legend, legendEntry{text: "always guessing the most frequent public token (no attack)", thumbs: []plot.Thumbnailer{priorThumb}})
 	}
+	for _, label := range refLineLabels {
+		legend = append(legend, legendEntry{text: label, thumbs: []plot.Thumbnailer{refLineThumbs[label]}})
+	}
 	if majorityThumb != nil {
 		legend = append(legend, legendEntry{text: "majority class", thumbs: []plot.Thumbnailer{majorityThumb}})
 	}
 	note := "One point per method setting (mean over seeds, bars ± sd); lines join one operator's settings, dashed " +
 		"without recovery. Recovery: share of uploaded tokens the best attack names exactly (top-1); the guessing " +
 		"baselines are not attacks (dotted: top-1 of always guessing the most frequent public token)."
+	note += referenceLinesNote(refLineLabels)
 	if majorityThumb != nil {
 		note += " Red dotted: always predicting the dev set's majority class."
 	}
@@ -580,4 +608,51 @@ func majorityLine(settings []*setting, task, metric string) (*plotter.Function, 
 	fn := plotter.NewFunction(func(float64) float64 { return v })
 	fn.LineStyle = majorityStyle
 	return fn, v, true
+}
+
+// refLine is a horizontal line of an accuracy panel at the dev score of a method the display registry draws as
+// a reference line (method.Display.ReferenceLine): a plaintext model trained on the same examples, such as the
+// bag-of-words logistic regression, that the compared methods should be read against.
+type refLine struct {
+	fn    *plotter.Function
+	value float64
+	label string // the setting's label: the spec's label for the method block, else the method's display label
+}
+
+// referenceLineStyles draw reference lines, dash-dotted, in turn.
+var referenceLineStyles = []draw.LineStyle{
+	{Color: color.RGBA{0x1b, 0x7a, 0x3a, 0xff}, Width: 1.6, Dashes: []vg.Length{6, 2, 1.5, 2}},
+	{Color: color.RGBA{0x6a, 0x3d, 0x9a, 0xff}, Width: 1.6, Dashes: []vg.Length{6, 2, 1.5, 2}},
+	{Color: color.RGBA{0x8c, 0x56, 0x1e, 0xff}, Width: 1.6, Dashes: []vg.Length{6, 2, 1.5, 2}},
+}
+
+// referenceLines are a task's reference lines for metric, one per setting of a method drawn as a reference line
+// that has the metric (mean over seeds), in settings order.
+func referenceLines(settings []*setting, task, metric string) []refLine {
+	var out []refLine
+	for _, s := range settings {
+		if s.Task != task {
+			continue
+		}
+		if d, _ := method.DisplayOf(s.Method); !d.ReferenceLine {
+			continue
+		}
+		st := s.metric(metric)
+		if !st.ok() {
+			continue
+		}
+		v := st.Mean
+		fn := plotter.NewFunction(func(float64) float64 { return v })
+		fn.LineStyle = referenceLineStyles[len(out)%len(referenceLineStyles)]
+		out = append(out, refLine{fn: fn, value: v, label: s.Label()})
+	}
+	return out
+}
+
+// referenceLinesNote is the sentence of a figure's note that names its reference lines ("" when it has none).
+func referenceLinesNote(labels []string) string {
+	if len(labels) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" Dash-dotted: %s (plaintext, trained on the same examples).", strings.Join(labels, ", "))
 }

@@ -7,8 +7,9 @@
 // becomes a placeholder that says what is missing, and the index lists it.
 //
 // Nothing here names a task or a method: task titles and order come from the task registry (datasets.Task,
-// datasets.TaskNames), method labels, order and the reference method from the method display registry
-// (method.DisplayOf, method.CompareDisplay, method.IsReference).
+// datasets.TaskNames), method labels, order, the reference method and the methods drawn as horizontal reference
+// lines on the accuracy figures (the bag-of-words model) from the method display registry (method.DisplayOf,
+// method.CompareDisplay, method.IsReference, Display.ReferenceLine).
 //
 // gonum/plot draws axes, lines, markers and error bars; the horizontal bars split by party with hatching for
 // extrapolated costs, the legend rows below the data and the multi-panel layout with a shared axis label are
