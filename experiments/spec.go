@@ -20,6 +20,9 @@
 //	max_eval = 0                              # likewise
 //	[model]
 //	preset = "tiny"; pretrain = "default"     # "default" pre-trains (cached) the base model, "none" = random
+//	init = "hf:DIR"                           # or: start from a Hugging Face BERT checkpoint of the preset's
+//	                                          # shape (replaces pretrain; $VARS expand; DIR relative to the
+//	                                          # working directory); runs' pretrain is then "hf:DIR"
 //	[training]
 //	epochs = 3; learning_rate = 2e-3; seeds = [1, 2]
 //	[sweep]                                   # optional grid over max_train, max_eval, preset, pretrain,
@@ -57,6 +60,7 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/datasets"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/models"
+	"github.com/cyphertalk/cyphertalk-go/models/hf"
 )
 
 // Pretrain recipes a spec may name (method.Run.Pretrain).
@@ -179,6 +183,7 @@ type dataSection struct {
 type modelSection struct {
 	Preset   string `toml:"preset"`
 	Pretrain string `toml:"pretrain"`
+	Init     string `toml:"init"`
 }
 
 type trainingSection struct {
@@ -527,6 +532,13 @@ func settingsGrid(f *specFile, md *toml.MetaData, line func(...string) string) (
 	if !md.IsDefined("model", "pretrain") {
 		base.pretrain = PretrainDefault
 	}
+	initCfg, err := modelInit(f, md, line)
+	if err != nil {
+		return nil, err
+	}
+	if initCfg != nil {
+		base.pretrain = initCfg.pretrain
+	}
 	sw := f.Sweep
 	all := []axis{
 		{"max_train", len(sw.MaxTrain), func(s *settings, i int) { s.maxTrain = sw.MaxTrain[i] }},
@@ -581,8 +593,13 @@ func settingsGrid(f *specFile, md *toml.MetaData, line func(...string) string) (
 			return nil, fmt.Errorf("%s: %w", where("preset"), err)
 		}
 		s.preset = p.Name
-		if s.pretrain != PretrainDefault && s.pretrain != PretrainNone {
-			return nil, fmt.Errorf("%s = %q: want %q or %q", where("pretrain"), s.pretrain, PretrainDefault, PretrainNone)
+		if initCfg != nil {
+			if _, err := initCfg.config.Preset(&p); err != nil {
+				return nil, fmt.Errorf("%smodel.init = %q: %w (%s)", line("model", "init"), f.Model.Init, err, where("preset"))
+			}
+		} else if s.pretrain != PretrainDefault && s.pretrain != PretrainNone {
+			return nil, fmt.Errorf("%s = %q: want %q or %q (a Hugging Face checkpoint is model.init = \"hf:DIR\")", where("pretrain"),
+				s.pretrain, PretrainDefault, PretrainNone)
 		}
 		if s.epochs < 1 {
 			return nil, fmt.Errorf("%s = %d: want at least 1", where("epochs"), s.epochs)
@@ -598,6 +615,44 @@ func settingsGrid(f *specFile, md *toml.MetaData, line func(...string) string) (
 		points = append(points, s)
 	}
 	return points, nil
+}
+
+// initCheckpoint is a [model] init that names a Hugging Face checkpoint.
+type initCheckpoint struct {
+	pretrain string // the runs' Pretrain: "hf:" + the expanded directory
+	config   *hf.Config
+}
+
+// modelInit reads [model] init = "hf:DIR" (nil when unset): init replaces pretrain, so setting both, or sweeping
+// pretrain, is an error. The checkpoint's config.json is read here, so that a missing checkpoint or one of
+// another shape than a preset fails before anything runs; its weights and vocabulary are checked when a run
+// imports it.
+func modelInit(f *specFile, md *toml.MetaData, line func(...string) string) (*initCheckpoint, error) {
+	if !md.IsDefined("model", "init") {
+		return nil, nil
+	}
+	at := line("model", "init")
+	for _, section := range []string{"model", "sweep"} {
+		if md.IsDefined(section, "pretrain") {
+			return nil, fmt.Errorf("%smodel.init and %s%s.pretrain are both set: init replaces pretrain, keep one", at,
+				line(section, "pretrain"), section)
+		}
+	}
+	dir, ok, err := hf.ParseInit(f.Model.Init)
+	if !ok {
+		return nil, fmt.Errorf("%smodel.init = %q: want \"hf:DIR\", DIR a Hugging Face BERT checkpoint directory", at, f.Model.Init)
+	}
+	if err == nil {
+		dir, err = expandPath(dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%smodel.init: %w", at, err)
+	}
+	cfg, err := hf.ReadConfig(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%smodel.init = %q: %w", at, f.Model.Init, err)
+	}
+	return &initCheckpoint{pretrain: hf.InitPrefix + dir, config: cfg}, nil
 }
 
 func checkPerTask(p perTask, tasks []string) error {

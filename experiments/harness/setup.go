@@ -7,6 +7,7 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/models"
 	"github.com/cyphertalk/cyphertalk-go/models/finetune"
+	"github.com/cyphertalk/cyphertalk-go/models/hf"
 	"github.com/cyphertalk/cyphertalk-go/models/pretrain"
 )
 
@@ -14,11 +15,12 @@ import (
 type Setup struct {
 	Data     *finetune.TaskData
 	Public   *models.Model
-	BasePath string // "" when the base model is untrained (pretrain = "none")
+	BasePath string // "" when the base model is untrained (pretrain = "none"); an import of a checkpoint (hf:DIR)
 	Pretrain pretrain.Config
 }
 
-// NewSetup loads the run's data and the public base model (pre-training it, or taking it from the cache).
+// NewSetup loads the run's data and the public base model (pre-training it, or taking it from the cache; with
+// pretrain = "hf:DIR", importing the Hugging Face checkpoint in DIR, which must have the run's preset shape).
 func NewSetup(ctx stdctx.Context, env method.Env, run method.Run) (*Setup, error) {
 	data, err := finetune.LoadTaskData(env.DataDir, run.Task, run.MaxTrain, run.MaxEval, run.Seed)
 	if err != nil {
@@ -27,11 +29,22 @@ func NewSetup(ctx stdctx.Context, env method.Env, run method.Run) (*Setup, error
 	if data.Malformed > 0 {
 		env.Log.Warn("malformed rows skipped", "task", run.Task, "rows", data.Malformed)
 	}
-	path, _, err := pretrain.Base(ctx, env.DataDir, env.Tok, run.Preset, run.Pretrain, pretrain.Options{CacheDir: env.CacheDir, Progress: env.Progress})
-	if err != nil {
+	s := &Setup{Data: data, Pretrain: pretrain.DefaultConfig(run.Preset)}
+	if dir, isHF, err := hf.ParseInit(run.Pretrain); err != nil {
+		return nil, err
+	} else if isHF {
+		preset, err := models.LookupPreset(run.Preset)
+		if err != nil {
+			return nil, err
+		}
+		if s.BasePath, _, err = hf.Base(ctx, dir, hf.Tokens(env.Tok), &preset, env.CacheDir); err != nil {
+			return nil, fmt.Errorf("base model from %s: %w", run.Pretrain, err)
+		}
+	} else if s.BasePath, _, err = pretrain.Base(ctx, env.DataDir, env.Tok, run.Preset, run.Pretrain,
+		pretrain.Options{CacheDir: env.CacheDir, Progress: env.Progress}); err != nil {
 		return nil, err
 	}
-	s := &Setup{Data: data, BasePath: path, Pretrain: pretrain.DefaultConfig(run.Preset)}
+	path := s.BasePath
 	if path == "" {
 		preset, err := models.LookupPreset(run.Preset)
 		if err != nil {
