@@ -23,13 +23,15 @@ Step kinds (the names `cyphertalk bench` uses):
   pretrain            the default pre-training recipe's step (models/pretrain): masked-LM on ceil(0.15·T) slots
                       per sequence (the first round(0.15·(T-2)) weighted), MLM transform Dense+GELU+LayerNorm,
                       output exp(log_scale)·h·Eᵀ + bias over the whole vocabulary tied to the frozen token table,
-                      cross-entropy as log-sum-exp minus the target's logit taken by a gather (as the Go graph
-                      does), plus the sentence-pair loss of Dense(pooled) → 2; AdamW lr 1e-3, weight decay 0.01,
-                      clipping at 1.
-Differences from the Go side, none of which changes the work done: PyTorch builds the backward pass per step
+                      weighted mean cross-entropy, plus the sentence-pair loss of Dense(pooled) → 2; AdamW lr 1e-3,
+                      weight decay 0.01, clipping at 1.
+Differences from the Go side, none of which changes what is computed: PyTorch builds the backward pass per step
 (eager autograd) where gomlx compiles one graph; dropout masks come from PyTorch's RNG; the attention logits are
 scaled by 1/head_dim (gomlx scales the query and the logits by 1/√head_dim each; kept so both compute the same
-function); inputs are random full-length sequences on both sides instead of tokenised text.
+function); the masked-LM cross-entropy is PyTorch's fused F.cross_entropy (log-softmax) where the Go graph takes
+the log-sum-exp of the logits minus the target's logit gathered apart (the same value; the fused form is PyTorch's
+usual and faster one: the peer should be PyTorch at its best); inputs are random full-length sequences on both
+sides instead of tokenised text.
 
 Timing: each kind runs --warmup untimed steps then --steps timed ones, each timed alone; step_s is the median,
 mean_step_s the mean, ex_per_s batch/step_s. Threads: --threads N, or auto (default) which times a few
@@ -128,10 +130,9 @@ class Encoder(nn.Module):
         h = self.mlm_norm(F.gelu(self.mlm_transform(hidden.reshape(B * T, d)[flat])))  # [B·P,d]
         scale = torch.exp(self.mlm_log_scale)
         logits = torch.matmul(h, self.token.t()) * scale + self.mlm_bias  # [B·P,V]
-        t = targets.reshape(-1)
-        label = (h * self.token[t]).sum(-1) * scale + self.mlm_bias[t]
         w = weights.reshape(-1)
-        mlm = ((torch.logsumexp(logits, -1) - label) * w).sum() / w.sum().clamp(min=1)
+        ce = F.cross_entropy(logits, targets.reshape(-1), reduction="none")  # = log-sum-exp − target logit
+        mlm = (ce * w).sum() / w.sum().clamp(min=1)
         pair_ce = F.cross_entropy(self.pair_head(self.pool(hidden)), is_next, reduction="none")
         pair = (pair_ce * pair_w).sum() / pair_w.sum().clamp(min=1)
         return mlm + pair, mlm
