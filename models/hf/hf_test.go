@@ -1,6 +1,7 @@
 package hf
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -391,16 +392,19 @@ func TestImportBertModelOldNames(t *testing.T) {
 }
 
 func TestSafetensorsHalfPrecision(t *testing.T) {
-	// 1.0, -2.5, 65504 (max half), 2^-24 (smallest subnormal) in F16; 1.0 and -3.0 in BF16.
+	// 1.0, -2.5, 65504 (max half), 2^-24 (smallest subnormal) in F16; 1.0 and -3.0 in BF16; an I64 buffer of
+	// two ids (not decoded); 0.1 in F64.
 	f16 := []uint16{0x3c00, 0xc100, 0x7bff, 0x0001}
 	bf16 := []uint16{0x3f80, 0xc040}
-	hdr := `{"a":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}}`
-	var buf []byte
-	buf = append(buf, byte(len(hdr)), 0, 0, 0, 0, 0, 0, 0)
+	hdr := `{"a":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]},` +
+		`"c":{"dtype":"I64","shape":[1,2],"data_offsets":[12,28]},"d":{"dtype":"F64","shape":[],"data_offsets":[28,36]}}`
+	buf := binary.LittleEndian.AppendUint64(nil, uint64(len(hdr)))
 	buf = append(buf, hdr...)
 	for _, h := range append(f16, bf16...) {
 		buf = append(buf, byte(h), byte(h>>8))
 	}
+	buf = append(buf, make([]byte, 16)...)
+	buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(0.1))
 	path := filepath.Join(t.TempDir(), "h.safetensors")
 	if err := os.WriteFile(path, buf, 0o644); err != nil {
 		t.Fatal(err)
@@ -414,6 +418,12 @@ func TestSafetensorsHalfPrecision(t *testing.T) {
 	}
 	if want := []float32{1, -3}; !slices.Equal(ts[1].Data, want) {
 		t.Errorf("BF16 decoded %v, want %v", ts[1].Data, want)
+	}
+	if ts[2].Data != nil || ts[2].DType != "I64" || !slices.Equal(ts[2].Shape, []int{1, 2}) {
+		t.Errorf("I64 tensor read as %+v, want its shape and dtype without values", ts[2])
+	}
+	if len(ts[3].Data) != 1 || ts[3].Data[0] != float32(0.1) {
+		t.Errorf("F64 decoded %v, want [0.1]", ts[3].Data)
 	}
 	bad := slices.Clone(buf)
 	copy(bad[8:], strings.Replace(hdr, `"data_offsets":[8,12]`, `"data_offsets":[8,14]`, 1))

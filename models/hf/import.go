@@ -139,6 +139,9 @@ func Import(dir string, opts Options) (*models.Model, *Report, error) {
 				missing = append(missing, names[0])
 				continue
 			}
+			if t.Data == nil {
+				return nil, nil, fmt.Errorf("%s: tensor %s has dtype %s; weights must be F32, F64, F16 or BF16", path, t.Name, t.DType)
+			}
 			if !slices.Equal(t.Shape, pm.hfShape) {
 				return nil, nil, fmt.Errorf("%s: tensor %s has shape %v, %s implies %v", path, t.Name, t.Shape, ConfigFile, pm.hfShape)
 			}

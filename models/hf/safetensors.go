@@ -14,11 +14,12 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/internal/atomicfile"
 )
 
-// Tensor is one named float32 tensor of a safetensors file, row-major.
+// Tensor is one named tensor of a safetensors file, row-major, its values as float32.
 type Tensor struct {
 	Name  string
 	Shape []int
-	Data  []float32
+	Data  []float32 // nil for an integer or boolean tensor (DType says which), which is not decoded
+	DType string    // the file's dtype (F32 when written here)
 }
 
 // maxHeader bounds the JSON header a reader accepts (the format's reference implementation uses 100 MB).
@@ -32,8 +33,9 @@ type headerEntry struct {
 
 // ReadSafetensors reads every tensor of a safetensors file: an 8-byte little-endian header length, a JSON
 // header {name: {dtype, shape, data_offsets}} (plus an optional "__metadata__" of strings), then the raw
-// little-endian data. F32, F16 and BF16 tensors are returned as float32; other dtypes are refused (naming the
-// tensor). Tensors come back sorted by name.
+// little-endian data. F32, F64, F16 and BF16 tensors are returned as float32; integer and boolean tensors (such
+// as the position_ids buffer of older BERT checkpoints) come back without values; an unknown dtype is refused,
+// naming the tensor. Tensors come back sorted by name.
 func ReadSafetensors(path string) ([]Tensor, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -76,7 +78,7 @@ func ReadSafetensors(path string) ([]Tensor, error) {
 		}
 		size, ok := dtypeSize[e.DType]
 		if !ok {
-			return nil, fmt.Errorf("%s: tensor %q has dtype %s; only F32, F16 and BF16 are read", path, name, e.DType)
+			return nil, fmt.Errorf("%s: tensor %q has dtype %s, not a safetensors dtype this reader knows", path, name, e.DType)
 		}
 		count := 1
 		for _, d := range e.Shape {
@@ -110,19 +112,30 @@ func ReadSafetensors(path string) ([]Tensor, error) {
 			return nil, fmt.Errorf("%s: reading tensor %q: %w", path, s.name, err)
 		}
 		pos = hi
-		out = append(out, Tensor{Name: s.name, Shape: append([]int{}, s.e.Shape...), Data: decode(s.e.DType, buf)})
+		out = append(out, Tensor{Name: s.name, Shape: append([]int{}, s.e.Shape...), Data: decode(s.e.DType, buf), DType: s.e.DType})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
-var dtypeSize = map[string]int{"F32": 4, "F16": 2, "BF16": 2}
+var dtypeSize = map[string]int{"F32": 4, "F64": 8, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+	"U64": 8, "U32": 4, "U16": 2, "U8": 1, "BOOL": 1}
+
+// isFloat reports whether decode gives a dtype's values.
+func isFloat(dtype string) bool {
+	return dtype == "F32" || dtype == "F64" || dtype == "F16" || dtype == "BF16"
+}
 
 func decode(dtype string, b []byte) []float32 {
+	if !isFloat(dtype) {
+		return nil
+	}
 	size := dtypeSize[dtype]
 	out := make([]float32, len(b)/size)
 	for i := range out {
 		switch dtype {
+		case "F64":
+			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])))
 		case "F32":
 			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 		case "BF16":
