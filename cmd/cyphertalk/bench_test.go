@@ -121,25 +121,29 @@ func TestBenchPeerNano(t *testing.T) {
 		t.Skip(err)
 	}
 	dir := t.TempDir()
-	out, err := run(t, "bench", "--presets", "nano", "--configs", backend.DefaultConfig, "--kinds", "finetune_frozen,infer_b32",
+	out, err := run(t, "bench", "--presets", "nano", "--configs", backend.DefaultConfig, "--kinds", "finetune_frozen,infer_b32,pretrain",
 		"--steps", "1", "--rounds", "2", "--peer", "../../scripts/peer/bench.py", "--peer-threads", "1", "--results", dir)
 	if err != nil {
 		t.Fatal(err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	last := lines[len(lines)-2:]
+	last := lines[len(lines)-3:]
 	if !strings.HasPrefix(last[0], "finetune_frozen") || !strings.Contains(last[0], "over 2 rounds") || !strings.Contains(last[0], "goal ≥ 1.5×") ||
-		!strings.HasPrefix(last[1], "infer_b32") || !strings.Contains(last[1], "goal ≥ 1.0×") {
+		!strings.HasPrefix(last[1], "infer_b32") || !strings.Contains(last[1], "goal ≥ 1.0×") || !strings.HasPrefix(last[2], "pretrain") {
 		t.Fatalf("last lines are not the per-kind summary:\n%s", out)
 	}
 	recs, err := results.ReadExperiment(filepath.Join(dir, benchPeerExperiment))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 4 {
-		t.Fatalf("%d records, want 2 kinds × 2 rounds", len(recs))
+	if len(recs) != 6 {
+		t.Fatalf("%d records, want 3 kinds × 2 rounds", len(recs))
 	}
 	for _, r := range recs {
+		// both sides built the same model: the same trainable values in every kind
+		if r.Extra["params"] != r.Extra["peer_params"] {
+			t.Errorf("%s: the project trains %v values, the peer %v", r.Label, r.Extra["params"], r.Extra["peer_params"])
+		}
 		if !(r.Metrics["ratio"] > 0) || !(r.Metrics["peer_step_s"] > 0) || r.Params["torch_threads"] != int64(1) || r.Params["torch_version"] == "" {
 			t.Errorf("peer record %v / %v", r.Metrics, r.Params)
 		}
