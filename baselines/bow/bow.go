@@ -169,7 +169,7 @@ func Protocol(ctx stdctx.Context, env method.Env, s *harness.Setup, T int, cfg C
 		return nil, err
 	}
 	res.Costs = ledger.Costs()
-	res.Extra["features"] = float64(f.dims())
+	res.Extra["feature_count"] = float64(f.dims())
 	res.Extra["lbfgs_iterations"] = float64(stats.Iterations)
 	res.Extra["train_objective"] = stats.Loss
 	return res, nil

@@ -205,7 +205,7 @@ func TestSST2(t *testing.T) {
 	res, took := runReal(t, "sst2", 4000, 0, map[string]any{})
 	acc, maj := res.Metrics["accuracy"], res.Extra["majority_accuracy"]
 	t.Logf("SST-2 4,000: accuracy %.3f (majority %.3f), %d features, %v iterations, %v", acc, maj,
-		int(res.Extra["features"]), res.Extra["lbfgs_iterations"], took)
+		int(res.Extra["feature_count"]), res.Extra["lbfgs_iterations"], took)
 	if res.TrainExamples != 4000 || res.EvalExamples != 872 {
 		t.Fatalf("examples %d/%d", res.TrainExamples, res.EvalExamples)
 	}
@@ -230,11 +230,11 @@ func TestSST2(t *testing.T) {
 
 	// Unigrams only and term counts are real options: they change the model.
 	res2, _ := runReal(t, "sst2", 4000, 0, map[string]any{"bigrams": false, "features": "tf", "l2": 2.0})
-	t.Logf("SST-2 4,000 unigrams, tf, l2 2: accuracy %.3f, %d features", res2.Metrics["accuracy"], int(res2.Extra["features"]))
-	if res2.Extra["features"] >= res.Extra["features"] || res2.Metrics["accuracy"] < 0.70 || res2.Tags["ngrams"] != "unigrams" ||
+	t.Logf("SST-2 4,000 unigrams, tf, l2 2: accuracy %.3f, %d features", res2.Metrics["accuracy"], int(res2.Extra["feature_count"]))
+	if res2.Extra["feature_count"] >= res.Extra["feature_count"] || res2.Metrics["accuracy"] < 0.70 || res2.Tags["ngrams"] != "unigrams" ||
 		res.Tags["ngrams"] != "unigrams+bigrams" || res2.Tags["features"] != "tf" {
-		t.Errorf("bigrams: %v features (unigrams %v), accuracy %.3f, tags %v", res2.Extra["features"],
-			res.Extra["features"], res2.Metrics["accuracy"], res2.Tags)
+		t.Errorf("bigrams: %v features (unigrams %v), accuracy %.3f, tags %v", res2.Extra["feature_count"],
+			res.Extra["feature_count"], res2.Metrics["accuracy"], res2.Tags)
 	}
 }
 
@@ -243,7 +243,7 @@ func TestSST2(t *testing.T) {
 func TestQQP(t *testing.T) {
 	res, took := runReal(t, "qqp", 4000, 1000, map[string]any{})
 	acc, maj := res.Metrics["accuracy"], res.Extra["majority_accuracy"]
-	t.Logf("QQP 4,000: accuracy %.3f (majority %.3f), f1 %.3f, %d features, %v", acc, maj, res.Metrics["f1"], int(res.Extra["features"]), took)
+	t.Logf("QQP 4,000: accuracy %.3f (majority %.3f), f1 %.3f, %d features, %v", acc, maj, res.Metrics["f1"], int(res.Extra["feature_count"]), took)
 	if acc < maj+0.05 || res.Metrics["f1"] < 0.4 {
 		t.Errorf("QQP accuracy %.3f (majority %.3f), f1 %.3f: want 0.05 above the majority class and f1 ≥ 0.4", acc, maj, res.Metrics["f1"])
 	}
