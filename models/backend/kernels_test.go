@@ -201,6 +201,7 @@ func TestBroadcastingBinaryOpsMatchDefinition(t *testing.T) {
 			{"Add", Add, func(a, b float32) float32 { return a + b }},
 			{"Sub", Sub, func(a, b float32) float32 { return a - b }},
 			{"Mul", Mul, func(a, b float32) float32 { return a * b }},
+			{"Div", Div, func(a, b float32) float32 { return a / b }},
 			{"Max", Max, func(a, b float32) float32 { return max(a, b) }},
 		} {
 			got := tensors.MustCopyFlatData[float32](MustExecOnce(b, op.f, l, r))

@@ -221,11 +221,11 @@ func execDotGeneral(backend *Backend, node *Node, inputs []*Buffer, _ []bool) (*
 	outputShape := node.shape
 	dtype := lhs.shape.DType
 	output := backend.getBufferForShape(outputShape)
-	output.Zeros()
-	if usePackedF32(dtype) { // CypherTalk-Go patch: dotgeneral_packed.go
+	if usePackedF32(dtype) { // CypherTalk-Go patch: dotgeneral_packed.go (writes every element: no zeroing)
 		execDotGeneralPackedF32(backend, lhs, rhs, params, output)
 		return output, nil
 	}
+	output.Zeros()
 
 	// Problem size (per example of the batch):
 	crossesSize := params.rhsCrossSize * params.lhsCrossSize

@@ -91,7 +91,8 @@ func newDGView(dims, contractingAxes, batchAxes []int, data []float32) dgView {
 	return v
 }
 
-// execDotGeneralPackedF32 computes the DotGeneral into output (zeroed, [batch, lhsCross, rhsCross]).
+// execDotGeneralPackedF32 computes the DotGeneral into output ([batch, lhsCross, rhsCross]; every element is
+// written, so it need not be zeroed).
 func execDotGeneralPackedF32(backend *Backend, lhs, rhs *Buffer, params *dotGeneralNodeData, output *Buffer) {
 	_ = backend
 	B, M, N, K := params.batchSize, params.lhsCrossSize, params.rhsCrossSize, params.contractingSize
@@ -103,7 +104,7 @@ func execDotGeneralPackedF32(backend *Backend, lhs, rhs *Buffer, params *dotGene
 // packedTask is one independent piece of a GEMM: batch item, a range of C's rows and a block of its columns.
 type packedTask struct{ b, i0, i1, j0, j1 int }
 
-// packedGEMM computes c[b] += a[b]·b[b]ᵀ for every batch item, with c row-major [B, M, N].
+// packedGEMM computes c[b] = a[b]·b[b]ᵀ for every batch item, with c row-major [B, M, N].
 func packedGEMM(B, M, N, K int, a, b dgView, c []float32) {
 	var tasks []packedTask
 	for bi := range B {
@@ -194,16 +195,21 @@ func packedRun(t packedTask, M, N, K int, a, b dgView, c []float32, ws *packedWo
 					ap := ws.ap[(ir/packedMR)*packedMR*kc:]
 					mm := min(packedMR, mb-ir)
 					cOff := cBase + (ic+ir)*N + t.j0 + jr
+					acc := p0 > 0 // the first contracting block stores, later ones add
 					if mm == packedMR && nn == packedNR {
-						kernel6x16(kc, ap, bp, c[cOff:], N)
+						kernel6x16(kc, ap, bp, c[cOff:], N, acc)
 						continue
 					}
-					clear(ws.tile[:])
-					kernel6x16(kc, ap, bp, ws.tile[:], packedNR)
+					kernel6x16(kc, ap, bp, ws.tile[:], packedNR, false)
 					for i := range mm {
 						row := c[cOff+i*N : cOff+i*N+nn]
+						tile := ws.tile[i*packedNR : i*packedNR+nn]
+						if !acc {
+							copy(row, tile)
+							continue
+						}
 						for j := range row {
-							row[j] += ws.tile[i*packedNR+j]
+							row[j] += tile[j]
 						}
 					}
 				}
@@ -237,7 +243,9 @@ func packPanels(dst []float32, v dgView, base, x0, n, p0, kc, w int) {
 			for p, c := range contract {
 				src := base + cross[0] + c
 				dp := panel[p*w : p*w+w]
-				copy(dp, v.data[src:src+nn])
+				for i, x := range v.data[src : src+nn] { // runs of ≤ 16: a loop beats copy's call
+					dp[i] = x
+				}
 				clear(dp[nn:])
 			}
 		case v.contractUnit:
@@ -264,14 +272,15 @@ func packPanels(dst []float32, v dgView, base, x0, n, p0, kc, w int) {
 	}
 }
 
-// kernel6x16Go is the portable micro-kernel: c[i*ldc+j] += Σ_p a[p*6+i]·b[p*16+j] for a 6×16 tile.
-func kernel6x16Go(kc int, a, b, c []float32, ldc int) {
-	var acc [packedMR][packedNR]float32
+// kernel6x16Go is the portable micro-kernel: c[i*ldc+j] += Σ_p a[p*6+i]·b[p*16+j] for a 6×16 tile (= instead
+// of += when acc is false).
+func kernel6x16Go(kc int, a, b, c []float32, ldc int, acc bool) {
+	var sums [packedMR][packedNR]float32
 	for p := range kc {
 		bp := b[p*packedNR : p*packedNR+packedNR]
 		ap := a[p*packedMR : p*packedMR+packedMR]
 		for i, av := range ap {
-			row := &acc[i]
+			row := &sums[i]
 			for j, bv := range bp {
 				row[j] += av * bv
 			}
@@ -279,8 +288,12 @@ func kernel6x16Go(kc int, a, b, c []float32, ldc int) {
 	}
 	for i := range packedMR {
 		row := c[i*ldc : i*ldc+packedNR]
+		if !acc {
+			copy(row, sums[i][:])
+			continue
+		}
 		for j := range row {
-			row[j] += acc[i][j]
+			row[j] += sums[i][j]
 		}
 	}
 }

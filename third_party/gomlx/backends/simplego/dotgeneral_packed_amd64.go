@@ -7,9 +7,9 @@ import "golang.org/x/sys/cpu"
 var hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 //go:noescape
-func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int)
+func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int, acc int)
 
-func kernel6x16(kc int, a, b, c []float32, ldc int) {
+func kernel6x16(kc int, a, b, c []float32, ldc int, acc bool) {
 	if kc == 0 {
 		return
 	}
@@ -18,8 +18,12 @@ func kernel6x16(kc int, a, b, c []float32, ldc int) {
 		_ = a[6*kc-1]
 		_ = b[16*kc-1]
 		_ = c[5*ldc+15]
-		sgemmKernel6x16AVX2(kc, &a[0], &b[0], &c[0], ldc)
+		flag := 0
+		if acc {
+			flag = 1
+		}
+		sgemmKernel6x16AVX2(kc, &a[0], &b[0], &c[0], ldc, flag)
 		return
 	}
-	kernel6x16Go(kc, a, b, c, ldc)
+	kernel6x16Go(kc, a, b, c, ldc, acc)
 }

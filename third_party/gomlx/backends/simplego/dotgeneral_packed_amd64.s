@@ -1,9 +1,9 @@
 #include "textflag.h"
 
 // CypherTalk-Go patch (third_party/gomlx/PATCHES.md): 6×16 float32 micro-kernel, AVX2 + FMA.
-// c[i*ldc + j] += Σ_p a[p*6 + i] · b[p*16 + j], i < 6, j < 16; kc ≥ 1.
-// func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int)
-TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-40
+// c[i*ldc + j] (+)= Σ_p a[p*6 + i] · b[p*16 + j], i < 6, j < 16; kc ≥ 1.
+// func sgemmKernel6x16AVX2(kc int, a, b, c *float32, ldc int, acc int): acc = 0 stores the product instead of adding.
+TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-48
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -47,6 +47,9 @@ loop:
 	ADDQ $64, DI
 	DECQ CX
 	JNZ loop
+	MOVQ acc+40(FP), AX
+	TESTQ AX, AX
+	JZ storeonly
 	VADDPS (DX), Y0, Y0
 	VMOVUPS Y0, (DX)
 	VADDPS 32(DX), Y1, Y1
@@ -75,6 +78,26 @@ loop:
 	VADDPS (DX), Y10, Y10
 	VMOVUPS Y10, (DX)
 	VADDPS 32(DX), Y11, Y11
+	VMOVUPS Y11, 32(DX)
+	VZEROUPPER
+	RET
+storeonly:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ R8, DX
+	VMOVUPS Y10, (DX)
 	VMOVUPS Y11, 32(DX)
 	VZEROUPPER
 	RET

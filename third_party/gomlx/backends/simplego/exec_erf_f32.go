@@ -1,7 +1,5 @@
 package simplego
 
-import "sync"
-
 // CypherTalk-Go patch (third_party/gomlx/PATCHES.md): float32 Erf by a rational approximation on [-4, 4] (the
 // one Eigen and XLA's CPU backend use for float32: erf(x) = x·P(x²)/Q(x²), within a few float32 ulps of the
 // exact value, exactly ±1 beyond), instead of converting to float64 for math.Erf. GELU's Erf was ~10% of a
@@ -24,24 +22,6 @@ func erfF32(x float32) float32 {
 	return p / q
 }
 
-func erfF32Slice(backend *Backend, in, out []float32) {
-	const chunk = 1 << 15
-	if len(in) < 2*chunk || !backend.workers.IsEnabled() {
-		for i, v := range in {
-			out[i] = erfF32(v)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for lo := 0; lo < len(in); lo += chunk {
-		hi := min(lo+chunk, len(in))
-		wg.Add(1)
-		backend.workers.WaitToStart(func() {
-			for i, v := range in[lo:hi] {
-				out[lo+i] = erfF32(v)
-			}
-			wg.Done()
-		})
-	}
-	wg.Wait()
+func erfF32Slice(_ *Backend, in, out []float32) {
+	parallelRanges(len(in), func(lo, hi int) { erfF32Vec(in[lo:hi], out[lo:hi]) })
 }

@@ -43,9 +43,30 @@ type binaryF32Fn = func(lhs, rhs, output []float32, lhsShape, rhsShape, outputSh
 
 // parallelBinaryF32 runs fn in pieces when both operands have the output's shape or rhs is a single value (the
 // kernels' no-broadcast cases, where a piece of the output depends only on the same piece of the operands).
-func parallelBinaryF32(fn binaryF32Fn, lhs, rhs, output []float32, lhsShape, rhsShape, outputShape shapes.Shape) {
+// op ('+', '-', '*', '/', or 0 for none) selects the vectorised kernel (exec_simd_amd64.go) for those cases.
+func parallelBinaryF32(op byte, fn binaryF32Fn, lhs, rhs, output []float32, lhsShape, rhsShape, outputShape shapes.Shape) {
 	sameShape := lhsShape.Equal(rhsShape) && len(lhs) == len(output)
-	if len(output) < parallelMinElements || !(sameShape || (len(rhs) == 1 && len(lhs) == len(output))) {
+	scalar := !sameShape && len(rhs) == 1 && len(lhs) == len(output)
+	if !sameShape && !scalar {
+		if op == 0 || !hasAVX2FMA || !broadcastRowsF32(op, lhs, rhs, output, lhsShape, rhsShape, outputShape) {
+			fn(lhs, rhs, output, lhsShape, rhsShape, outputShape)
+		}
+		return
+	}
+	if op != 0 && hasAVX2FMA {
+		parallelRanges(len(output), func(lo, hi int) {
+			piece := shapes.Make(dtypes.Float32, hi-lo)
+			r, rShape := rhs, rhsShape
+			if sameShape {
+				r, rShape = rhs[lo:hi], piece
+			}
+			if !binaryF32Vec(op, lhs[lo:hi], r, output[lo:hi], scalar) {
+				fn(lhs[lo:hi], r, output[lo:hi], piece, rShape, piece)
+			}
+		})
+		return
+	}
+	if len(output) < parallelMinElements {
 		fn(lhs, rhs, output, lhsShape, rhsShape, outputShape)
 		return
 	}
@@ -91,9 +112,48 @@ func expF32(x float32) float32 {
 
 func expF32Slice(in, out []float32) {
 	parallelRanges(len(in), func(lo, hi int) {
-		o := out[lo:hi]
-		for i, v := range in[lo:hi] {
-			o[i] = expF32(v)
-		}
+		expF32Vec(in[lo:hi], out[lo:hi])
 	})
+}
+
+// scalarOp is the tail of binaryF32Vec.
+func scalarOp(op byte, a, b float32) float32 {
+	switch op {
+	case '+':
+		return a + b
+	case '-':
+		return a - b
+	case '*':
+		return a * b
+	default:
+		return a / b
+	}
+}
+
+// broadcastRowsF32 runs a broadcasting binary op a row (the output's last axis) at a time with the vector kernels,
+// when every row has lhs stepping along it and rhs stepping or constant (bias adds, LayerNorm statistics, masks).
+// It reports false, having written nothing, when the pattern does not fit.
+func broadcastRowsF32(op byte, lhs, rhs, output []float32, lhsShape, rhsShape, outputShape shapes.Shape) bool {
+	rank := outputShape.Rank()
+	if rank == 0 || lhsShape.Rank() != rank || rhsShape.Rank() != rank {
+		return false
+	}
+	rowLen := outputShape.Dimensions[rank-1]
+	if rowLen < 16 {
+		return false
+	}
+	lhsRows, rhsRows := newRowBroadcast(lhsShape, outputShape), newRowBroadcast(rhsShape, outputShape)
+	if lhsRows.step != 1 {
+		return false
+	}
+	for rowStart := 0; rowStart < len(output); rowStart += rowLen {
+		l, r := lhsRows.next(), rhsRows.next()
+		out := output[rowStart : rowStart+rowLen]
+		if rhsRows.step == 1 {
+			binaryF32Vec(op, lhs[l:l+rowLen], rhs[r:r+rowLen], out, false)
+		} else {
+			binaryF32Vec(op, lhs[l:l+rowLen], rhs[r:r+1], out, true)
+		}
+	}
+	return true
 }

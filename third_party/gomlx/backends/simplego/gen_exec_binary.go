@@ -71,7 +71,7 @@ func execAdd(backend *Backend, node *Node, inputs []*Buffer, inputsOwned []bool)
 		execAddNumericGeneric[int64](lhs.flat.([]int64), rhs.flat.([]int64), output.flat.([]int64), lhs.shape, rhs.shape, output.shape)
 
 	case dtypes.Float32:
-		parallelBinaryF32(execAddNumericGeneric[float32], lhs.flat.([]float32), rhs.flat.([]float32), output.flat.([]float32), lhs.shape, rhs.shape, output.shape) // CypherTalk-Go patch
+		parallelBinaryF32('+', execAddNumericGeneric[float32], lhs.flat.([]float32), rhs.flat.([]float32), output.flat.([]float32), lhs.shape, rhs.shape, output.shape) // CypherTalk-Go patch
 
 	case dtypes.Float64:
 		execAddNumericGeneric[float64](lhs.flat.([]float64), rhs.flat.([]float64), output.flat.([]float64), lhs.shape, rhs.shape, output.shape)
@@ -195,7 +195,7 @@ func execMul(backend *Backend, node *Node, inputs []*Buffer, inputsOwned []bool)
 		execMulNumericGeneric[int64](lhs.flat.([]int64), rhs.flat.([]int64), output.flat.([]int64), lhs.shape, rhs.shape, output.shape)
 
 	case dtypes.Float32:
-		parallelBinaryF32(execMulNumericGeneric[float32], lhs.flat.([]float32), rhs.flat.([]float32), output.flat.([]float32), lhs.shape, rhs.shape, output.shape) // CypherTalk-Go patch
+		parallelBinaryF32('*', execMulNumericGeneric[float32], lhs.flat.([]float32), rhs.flat.([]float32), output.flat.([]float32), lhs.shape, rhs.shape, output.shape) // CypherTalk-Go patch
 
 	case dtypes.Float64:
 		execMulNumericGeneric[float64](lhs.flat.([]float64), rhs.flat.([]float64), output.flat.([]float64), lhs.shape, rhs.shape, output.shape)
@@ -315,7 +315,7 @@ func execSub(backend *Backend, node *Node, inputs []*Buffer, inputsOwned []bool)
 		execSubNumericGeneric[int64](lhs.flat.([]int64), rhs.flat.([]int64), output.flat.([]int64), lhs.shape, rhs.shape, output.shape)
 
 	case dtypes.Float32:
-		parallelBinaryF32(execSubNumericGeneric[float32], lhs.flat.([]float32), rhs.flat.([]float32), output.flat.([]float32), lhs.shape, rhs.shape, output.shape) // CypherTalk-Go patch
+		parallelBinaryF32('-', execSubNumericGeneric[float32], lhs.flat.([]float32), rhs.flat.([]float32), output.flat.([]float32), lhs.shape, rhs.shape, output.shape) // CypherTalk-Go patch
 
 	case dtypes.Float64:
 		execSubNumericGeneric[float64](lhs.flat.([]float64), rhs.flat.([]float64), output.flat.([]float64), lhs.shape, rhs.shape, output.shape)
@@ -450,7 +450,7 @@ func execDiv(backend *Backend, node *Node, inputs []*Buffer, inputsOwned []bool)
 		execDivNumericGeneric[int64](lhs.flat.([]int64), rhs.flat.([]int64), output.flat.([]int64), lhs.shape, rhs.shape, output.shape)
 
 	case dtypes.Float32:
-		parallelBinaryF32(execDivNumericGeneric[float32], lhs.flat.([]float32), rhs.flat.([]float32), output.flat.([]float32), lhs.shape, rhs.shape, output.shape) // CypherTalk-Go patch
+		parallelBinaryF32('/', execDivNumericGeneric[float32], lhs.flat.([]float32), rhs.flat.([]float32), output.flat.([]float32), lhs.shape, rhs.shape, output.shape) // CypherTalk-Go patch
 
 	case dtypes.Float64:
 		execDivNumericGeneric[float64](lhs.flat.([]float64), rhs.flat.([]float64), output.flat.([]float64), lhs.shape, rhs.shape, output.shape)
@@ -943,7 +943,7 @@ func execMax(backend *Backend, node *Node, inputs []*Buffer, inputsOwned []bool)
 		execMaxNumericGeneric[int64](lhs.flat.([]int64), rhs.flat.([]int64), output.flat.([]int64), lhs.shape, rhs.shape, output.shape)
 
 	case dtypes.Float32:
-		parallelBinaryF32(execMaxNumericGeneric[float32], lhs.flat.([]float32), rhs.flat.([]float32), output.flat.([]float32), lhs.shape, rhs.shape, output.shape) // CypherTalk-Go patch
+		parallelBinaryF32(0, execMaxNumericGeneric[float32], lhs.flat.([]float32), rhs.flat.([]float32), output.flat.([]float32), lhs.shape, rhs.shape, output.shape) // CypherTalk-Go patch
 
 	case dtypes.Float64:
 		execMaxNumericGeneric[float64](lhs.flat.([]float64), rhs.flat.([]float64), output.flat.([]float64), lhs.shape, rhs.shape, output.shape)
@@ -1067,7 +1067,7 @@ func execMin(backend *Backend, node *Node, inputs []*Buffer, inputsOwned []bool)
 		execMinNumericGeneric[int64](lhs.flat.([]int64), rhs.flat.([]int64), output.flat.([]int64), lhs.shape, rhs.shape, output.shape)
 
 	case dtypes.Float32:
-		parallelBinaryF32(execMinNumericGeneric[float32], lhs.flat.([]float32), rhs.flat.([]float32), output.flat.([]float32), lhs.shape, rhs.shape, output.shape) // CypherTalk-Go patch
+		parallelBinaryF32(0, execMinNumericGeneric[float32], lhs.flat.([]float32), rhs.flat.([]float32), output.flat.([]float32), lhs.shape, rhs.shape, output.shape) // CypherTalk-Go patch
 
 	case dtypes.Float64:
 		execMinNumericGeneric[float64](lhs.flat.([]float64), rhs.flat.([]float64), output.flat.([]float64), lhs.shape, rhs.shape, output.shape)
