@@ -434,3 +434,36 @@ func TestTransposeMatchesDefinition(t *testing.T) {
 		}
 	}
 }
+
+// TestGatherRowsMatchDefinition checks the row gathers the model makes (token embeddings, [CLS] positions) and a
+// gather of single elements.
+func TestGatherRowsMatchDefinition(t *testing.T) {
+	b, err := Shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(19, 20))
+	table := randomTensor(rng, []int{50, 7})
+	td := tensors.MustCopyFlatData[float32](table)
+	ids := make([]int32, 3*5)
+	for i := range ids {
+		ids[i] = rng.Int32N(50)
+	}
+	idx := tensors.FromFlatDataAndDimensions(ids, 3, 5, 1)
+	got := tensors.MustCopyFlatData[float32](MustExecOnce(b, func(tb, ix *Node) *Node { return Gather(tb, ix) }, table, idx))
+	for r, id := range ids {
+		for j := range 7 {
+			if got[r*7+j] != td[int(id)*7+j] {
+				t.Fatalf("row %d (id %d) column %d = %v, want %v", r, id, j, got[r*7+j], td[int(id)*7+j])
+			}
+		}
+	}
+	// Single elements of a 2-D table: both coordinates given.
+	coords := tensors.FromFlatDataAndDimensions([]int32{3, 4, 49, 6, 0, 0}, 3, 2)
+	got = tensors.MustCopyFlatData[float32](MustExecOnce(b, func(tb, ix *Node) *Node { return Gather(tb, ix) }, table, coords))
+	for i, want := range []float32{td[3*7+4], td[49*7+6], td[0]} {
+		if got[i] != want {
+			t.Fatalf("element %d = %v, want %v", i, got[i], want)
+		}
+	}
+}

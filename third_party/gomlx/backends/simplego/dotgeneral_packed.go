@@ -248,17 +248,30 @@ func packPanels(dst []float32, v dgView, base, x0, n, p0, kc, w int) {
 				}
 				clear(dp[nn:])
 			}
-		case v.contractUnit:
-			for i, x := range cross {
-				row := v.data[base+x+contract[0] : base+x+contract[0]+kc]
-				for p, val := range row {
-					panel[p*w+i] = val
-				}
+		case v.contractUnit && nn == packedMR && w == packedMR:
+			// A full 6-row panel: read the six rows side by side so the panel is written in order.
+			off := base + contract[0]
+			r0 := v.data[off+cross[0] : off+cross[0]+kc]
+			r1 := v.data[off+cross[1] : off+cross[1]+kc]
+			r2 := v.data[off+cross[2] : off+cross[2]+kc]
+			r3 := v.data[off+cross[3] : off+cross[3]+kc]
+			r4 := v.data[off+cross[4] : off+cross[4]+kc]
+			r5 := v.data[off+cross[5] : off+cross[5]+kc]
+			for p := range kc {
+				d := panel[p*6 : p*6+6 : p*6+6]
+				d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 			}
-			for i := nn; i < w; i++ {
-				for p := range kc {
-					panel[p*w+i] = 0
+		case v.contractUnit:
+			rows := make([][]float32, nn)
+			for i, x := range cross {
+				rows[i] = v.data[base+x+contract[0] : base+x+contract[0]+kc]
+			}
+			for p := range kc {
+				d := panel[p*w : p*w+w]
+				for i, row := range rows {
+					d[i] = row[p]
 				}
+				clear(d[nn:])
 			}
 		default:
 			for p, c := range contract {

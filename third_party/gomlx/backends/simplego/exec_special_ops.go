@@ -865,6 +865,16 @@ func execGatherGeneric[T PODIntegerConstraints](params ...any) any {
 	operandRank := len(sliceSizes)
 	startIndexMap := gatherParams.startIndexMap
 
+	// CypherTalk-Go patch (third_party/gomlx/PATCHES.md): when the slice varies along one axis only and that axis is
+	// contiguous in both operand and output (an embedding-table row), each slice is copied in one piece.
+	runAxis, runs := -1, 0
+	for axis, size := range sliceSizes {
+		if size != 1 {
+			runAxis, runs = axis, runs+1
+		}
+	}
+	wholeSlice := runs == 0 || (runs == 1 && operandByteStrides[runAxis] == dataSize && sliceOutputBytesStride[runAxis] == dataSize)
+
 	// Outer-loop: loop over the start indices and outputBytesIdx to gather from.
 	var operandBytesIdx, outputBytesIdx int
 	sliceIndices := make([]int, operandRank)
@@ -886,6 +896,12 @@ func execGatherGeneric[T PODIntegerConstraints](params ...any) any {
 		}
 		// fmt.Printf("\toperand: start=%v, idx(bytes)=%d\n", operandStartIndices, operandBytesIdx)
 		// fmt.Printf("\toutput: idx(bytes)=%d\n", outputBytesIdx)
+
+		if wholeSlice {
+			n := slicesSize * dataSize
+			copy(outputBytes[outputBytesIdx:outputBytesIdx+n], operandBytes[operandBytesIdx:operandBytesIdx+n])
+			continue
+		}
 
 		// Traverse sliceSizes in the operand copying over the result.
 		for ii := range sliceIndices {
