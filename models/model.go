@@ -257,7 +257,9 @@ func (m *Model) MLMTransform(ctx *context.Context, h *Node) *Node {
 func (m *Model) MLMLogits(ctx *context.Context, h *Node) *Node {
 	g := h.Graph()
 	table := m.tokenTableVar().ValueGraph(g)
-	scaled := Mul(DotGeneral(h, []int{1}, nil, table, []int{1}, nil), m.mlmScale(ctx, g))
+	// The scale multiplies h [N,d] rather than the product [N,V]: the same logits, without a scalar broadcast and a
+	// product over N·V values in the step and its gradient (~10% of a pre-training step in profiles).
+	scaled := DotGeneral(Mul(h, m.mlmScale(ctx, g)), []int{1}, nil, table, []int{1}, nil)
 	return Add(scaled, InsertAxes(m.mlmBias(ctx, g), 0))
 }
 

@@ -467,3 +467,48 @@ func TestGatherRowsMatchDefinition(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeReductionsMatchDefinition covers reductions big enough to be split over goroutines and rows long enough
+// for the multi-accumulator loops, and NaN propagation through ReduceMax.
+func TestLargeReductionsMatchDefinition(t *testing.T) {
+	b, err := Shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	rows, cols := 40, 3003
+	x := randomTensor(rng, []int{rows, cols})
+	xd := tensors.MustCopyFlatData[float32](x)
+	sumLast := tensors.MustCopyFlatData[float32](MustExecOnce(b, func(x *Node) *Node { return ReduceSum(x, 1) }, x))
+	maxLast := tensors.MustCopyFlatData[float32](MustExecOnce(b, func(x *Node) *Node { return ReduceMax(x, 1) }, x))
+	for r := range rows {
+		var s float64
+		m := float32(math.Inf(-1))
+		for c := range cols {
+			s += float64(xd[r*cols+c])
+			m = max(m, xd[r*cols+c])
+		}
+		if math.Abs(float64(sumLast[r])-s) > 1e-3 || maxLast[r] != m {
+			t.Fatalf("row %d: sum %v max %v, want %v and %v", r, sumLast[r], maxLast[r], s, m)
+		}
+	}
+	sumFirst := tensors.MustCopyFlatData[float32](MustExecOnce(b, func(x *Node) *Node { return ReduceSum(x, 0) }, x))
+	maxFirst := tensors.MustCopyFlatData[float32](MustExecOnce(b, func(x *Node) *Node { return ReduceMax(x, 0) }, x))
+	for c := range cols {
+		var s float64
+		m := float32(math.Inf(-1))
+		for r := range rows {
+			s += float64(xd[r*cols+c])
+			m = max(m, xd[r*cols+c])
+		}
+		if math.Abs(float64(sumFirst[c])-s) > 1e-4 || maxFirst[c] != m {
+			t.Fatalf("column %d: sum %v max %v, want %v and %v", c, sumFirst[c], maxFirst[c], s, m)
+		}
+	}
+	xd[5*cols+17] = float32(math.NaN())
+	withNaN := tensors.FromFlatDataAndDimensions(xd, rows, cols)
+	maxLast = tensors.MustCopyFlatData[float32](MustExecOnce(b, func(x *Node) *Node { return ReduceMax(x, 1) }, withNaN))
+	if !math.IsNaN(float64(maxLast[5])) || math.IsNaN(float64(maxLast[4])) {
+		t.Fatalf("ReduceMax with a NaN in row 5: %v (row 4: %v), want NaN only in row 5", maxLast[5], maxLast[4])
+	}
+}
