@@ -1,7 +1,9 @@
 package models
 
 import (
+	"encoding/gob"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -311,5 +313,66 @@ func TestGradientsHook(t *testing.T) {
 	}
 	if slices.Equal(before, tensors.MustCopyFlatData[float32](w.MustValue())) {
 		t.Error("the default gradients did not move the weights")
+	}
+}
+
+// TestWeightsFormats checks that weight files store 4 bytes per value and that files of the earlier format (values
+// gob-encoded one by one) still load, to the same weights.
+func TestWeightsFormats(t *testing.T) {
+	m := nano(t, 5)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.bin")
+	if err := m.Save(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	values := 0
+	for v := range m.Ctx.IterVariables() {
+		if isModelVariable(v) && v.HasValue() {
+			values += v.Shape().Size()
+		}
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size := int(st.Size()); size < 4*values || size > 4*values+8192 {
+		t.Errorf("weight file of %d values is %d bytes, want about 4 per value", values, size)
+	}
+	wf, err := readWeights(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := *wf
+	old.Format = weightsFormatV1
+	old.Vars = nil
+	for _, sv := range wf.Vars {
+		old.Vars = append(old.Vars, savedVar{Scope: sv.Scope, Name: sv.Name, Dims: sv.Dims, Data: sv.values()})
+	}
+	oldPath := filepath.Join(dir, "v1.bin")
+	f, err := os.Create(oldPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gob.NewEncoder(f).Encode(&old); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	loaded, _, err := Load(oldPath, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := loaded.TokenTable(), m.TokenTable(); !slices.Equal(got, want) {
+		t.Error("a format /1 file loads a different token table")
+	}
+	// A truncated variable is refused with its name.
+	bad := *wf
+	bad.Vars = append([]savedVar(nil), wf.Vars...)
+	bad.Vars[0].Raw = bad.Vars[0].Raw[:8]
+	badPath := filepath.Join(dir, "bad.bin")
+	f, _ = os.Create(badPath)
+	_ = gob.NewEncoder(f).Encode(&bad)
+	f.Close()
+	if _, _, err := Load(badPath, 7); err == nil || !strings.Contains(err.Error(), bad.Vars[0].Name) {
+		t.Errorf("truncated variable: err = %v, want one naming %s", err, bad.Vars[0].Name)
 	}
 }

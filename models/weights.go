@@ -2,9 +2,11 @@ package models
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/gob"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 
@@ -14,13 +16,38 @@ import (
 	"github.com/cyphertalk/cyphertalk-go/internal/atomicfile"
 )
 
-// weightsFormat versions the weight-file layout.
-const weightsFormat = "cyphertalk-weights/1"
+// weightsFormat versions the weight-file layout: /2 stores each variable as raw little-endian float32 bytes
+// (gob writes a []float32 value by value, ~1.5× the size); /1 files (Data) are still read.
+const (
+	weightsFormat   = "cyphertalk-weights/2"
+	weightsFormatV1 = "cyphertalk-weights/1"
+)
 
 type savedVar struct {
 	Scope, Name string
 	Dims        []int
-	Data        []float32
+	Data        []float32 // format /1
+	Raw         []byte    // format /2: little-endian float32
+}
+
+// values returns the variable's values whichever format stored them.
+func (sv savedVar) values() []float32 {
+	if sv.Raw == nil {
+		return sv.Data
+	}
+	out := make([]float32, len(sv.Raw)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(sv.Raw[4*i:]))
+	}
+	return out
+}
+
+func rawFloats(data []float32) []byte {
+	out := make([]byte, 4*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(v))
+	}
+	return out
 }
 
 type weightsFile struct {
@@ -42,7 +69,7 @@ func (m *Model) Save(path string, meta map[string]string) error {
 			return fmt.Errorf("variable %s has dtype %s; only float32 is saved", v.ScopeAndName(), v.DType())
 		}
 		wf.Vars = append(wf.Vars, savedVar{Scope: v.Scope(), Name: v.Name(), Dims: v.Shape().Dimensions,
-			Data: tensors.MustCopyFlatData[float32](v.MustValue())})
+			Raw: rawFloats(tensors.MustCopyFlatData[float32](v.MustValue()))})
 	}
 	sort.Slice(wf.Vars, func(i, j int) bool {
 		return wf.Vars[i].Scope+"/"+wf.Vars[i].Name < wf.Vars[j].Scope+"/"+wf.Vars[j].Name
@@ -67,8 +94,17 @@ func readWeights(path string) (*weightsFile, error) {
 	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&wf); err != nil {
 		return nil, fmt.Errorf("decoding weights %s: %w", path, err)
 	}
-	if wf.Format != weightsFormat {
-		return nil, fmt.Errorf("weights %s: format %q, want %q", path, wf.Format, weightsFormat)
+	if wf.Format != weightsFormat && wf.Format != weightsFormatV1 {
+		return nil, fmt.Errorf("weights %s: format %q, want %q (or %q)", path, wf.Format, weightsFormat, weightsFormatV1)
+	}
+	for _, sv := range wf.Vars {
+		n := 1
+		for _, d := range sv.Dims {
+			n *= d
+		}
+		if got := len(sv.values()); got != n {
+			return nil, fmt.Errorf("weights %s: variable %s/%s holds %d values, its shape %v needs %d", path, sv.Scope, sv.Name, got, sv.Dims, n)
+		}
 	}
 	return &wf, nil
 }
@@ -104,7 +140,7 @@ func (m *Model) apply(path string, wf *weightsFile, skip []string) error {
 		if hasAnyPrefix(sv.Scope, skip) {
 			continue
 		}
-		t := tensors.FromFlatDataAndDimensions(sv.Data, sv.Dims...)
+		t := tensors.FromFlatDataAndDimensions(sv.values(), sv.Dims...)
 		v := m.Ctx.GetVariableByScopeAndName(sv.Scope, sv.Name)
 		if v == nil {
 			m.Ctx.InAbsPath(sv.Scope).VariableWithValue(sv.Name, t)
