@@ -6,6 +6,10 @@
 // experiment's description and which records produced the page. Missing data never fails a report: the figure
 // becomes a placeholder that says what is missing, and the index lists it.
 //
+// Records of `cyphertalk bench` get their own page instead (benchpage.go): with the PyTorch peer, "Speed against
+// PyTorch on the same CPU" (the project's speed ÷ PyTorch's per step kind as a figure and a table of medians
+// over rounds); without it, a throughput table.
+//
 // Nothing here names a task or a method: task titles and order come from the task registry (datasets.Task,
 // datasets.TaskNames), method labels, order, the reference method and the methods drawn as horizontal reference
 // lines on the accuracy figures (the bag-of-words model) from the method display registry (method.DisplayOf,
@@ -141,6 +145,9 @@ func Render(records []results.Record, outDir string, opts Options) (*Index, erro
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("reports: creating %s: %w", outDir, err)
 	}
+	if isBenchRecords(records) {
+		return renderBench(records, outDir, opts)
+	}
 	settings := buildSettings(records)
 	idx := &Index{Title: cmp.Or(opts.Title, "Experiment "+records[0].Experiment), Dir: outDir, Runs: len(records)}
 	if records[0].Experiment == "" && opts.Title == "" {
@@ -189,22 +196,30 @@ func Render(records []results.Record, outDir string, opts Options) (*Index, erro
 			idx.Notes = append(idx.Notes, taskTitle(task)+": "+n+".")
 		}
 	}
-	for _, t := range idx.Tables {
-		if err := writeFile(filepath.Join(outDir, t.CSV), t.writeCSV); err != nil {
-			return nil, fmt.Errorf("reports: table %s: %w", t.Name, err)
-		}
-	}
-	if err := writeFile(filepath.Join(outDir, "index.html"), idx.writeHTML); err != nil {
-		return nil, fmt.Errorf("reports: %w", err)
-	}
-	for _, name := range []string{"index.md", "README.md"} {
-		if err := writeFile(filepath.Join(outDir, name), idx.writeMarkdown); err != nil {
-			return nil, fmt.Errorf("reports: %w", err)
-		}
+	if err := idx.write(outDir); err != nil {
+		return nil, err
 	}
 	slog.Info("report written", "dir", outDir, "runs", len(records), "settings", len(settings),
 		"figures", len(idx.Figures), "missing", len(idx.Missing))
 	return idx, nil
+}
+
+// write writes the index's tables as CSV, index.html, index.md and README.md into outDir.
+func (idx *Index) write(outDir string) error {
+	for _, t := range idx.Tables {
+		if err := writeFile(filepath.Join(outDir, t.CSV), t.writeCSV); err != nil {
+			return fmt.Errorf("reports: table %s: %w", t.Name, err)
+		}
+	}
+	if err := writeFile(filepath.Join(outDir, "index.html"), idx.writeHTML); err != nil {
+		return fmt.Errorf("reports: %w", err)
+	}
+	for _, name := range []string{"index.md", "README.md"} {
+		if err := writeFile(filepath.Join(outDir, name), idx.writeMarkdown); err != nil {
+			return fmt.Errorf("reports: %w", err)
+		}
+	}
+	return nil
 }
 
 var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
@@ -230,7 +245,7 @@ td:nth-child(-n+3) { text-align: left; }
 {{- if .Description}}
 <p class="description">{{.Description}}</p>
 {{- end}}
-<p>{{.Runs}} runs. Figures as PNG and SVG; tables as CSV.</p>
+<p>{{.Runs}} runs. {{if .Figures}}Figures as PNG and SVG; tables{{else}}Tables{{end}} as CSV.</p>
 <p class="note">{{.Provenance}}</p>
 {{- if .Notes}}
 <ul class="note">{{range .Notes}}<li>{{.}}</li>{{end}}</ul>
@@ -239,7 +254,9 @@ td:nth-child(-n+3) { text-align: left; }
 <h2>Missing data</h2>
 <ul class="missing">{{range .Missing}}<li>{{.}}</li>{{end}}</ul>
 {{- end}}
+{{- if .Figures}}
 <h2>Figures</h2>
+{{- end}}
 {{- range .Figures}}
 <figure id="{{.Name}}">
 <h3>{{.Title}}</h3>
@@ -275,8 +292,11 @@ func (idx *Index) writeMarkdown(w io.Writer) error {
 	if idx.Description != "" {
 		fmt.Fprintf(&b, "%s\n\n", idx.Description)
 	}
-	fmt.Fprintf(&b, "%d runs. Figures as PNG and SVG; tables as CSV. Open index.html for the same page in a browser.\n\n%s\n\n",
-		idx.Runs, idx.Provenance)
+	files := "Figures as PNG and SVG; tables as CSV."
+	if len(idx.Figures) == 0 {
+		files = "Tables as CSV."
+	}
+	fmt.Fprintf(&b, "%d runs. %s Open index.html for the same page in a browser.\n\n%s\n\n", idx.Runs, files, idx.Provenance)
 	for _, n := range idx.Notes {
 		fmt.Fprintf(&b, "> %s\n\n", n)
 	}
@@ -287,7 +307,9 @@ func (idx *Index) writeMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("## Figures\n\n")
+	if len(idx.Figures) > 0 {
+		b.WriteString("## Figures\n\n")
+	}
 	for _, f := range idx.Figures {
 		fmt.Fprintf(&b, "### %s\n\n![%s](%s)\n\n%s ([SVG](%s))\n\n", f.Title, f.Title, f.PNG, f.Caption, f.SVG)
 	}

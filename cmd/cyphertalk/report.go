@@ -30,9 +30,15 @@ over seeds as CSV; and index.html with index.md (and README.md, the same Markdow
 one sentence on what it shows, the tables, the experiment's description (from RESULTS_DIR/spec.toml, else from
 the embedded spec of the experiment's name) and a line naming the records that produced the page (path, runs,
 git commits). A figure the results have no data for is drawn as a placeholder that says what is missing, and
-the index lists it.`,
+the index lists it.
+
+Records of "cyphertalk bench" (RESULTS_DIR = <results>/bench-peer or <results>/bench) get their own page: with
+the PyTorch peer, "Speed against PyTorch on the same CPU": per step kind the project's speed ÷ PyTorch's (median
+over rounds, the range over rounds, the goal) as a figure and a table of the medians; without it, a table of
+seconds per step, examples per second and GFLOP/s per kind.`,
 		Example: "  cyphertalk report results/paper                      # writes out/paper/\n" +
-			"  cyphertalk report measurements/dp -o docs/results/dp",
+			"  cyphertalk report measurements/dp -o docs/results/dp\n" +
+			"  cyphertalk report results/bench-peer                 # the speed comparison with PyTorch",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := filepath.Clean(args[0])

@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cyphertalk/cyphertalk-go/experiments"
 	"github.com/cyphertalk/cyphertalk-go/experiments/method"
 	"github.com/cyphertalk/cyphertalk-go/experiments/results"
+	"github.com/cyphertalk/cyphertalk-go/models/backend"
+	"github.com/cyphertalk/cyphertalk-go/models/bench"
 )
 
 // TestReportCommand writes a small experiment with the results writer, renders it with "report" and checks
@@ -179,6 +182,53 @@ func TestReportCommittedMeasurements(t *testing.T) {
 		}
 	}
 	for _, f := range []string{"index.html", "summary.csv", "time-private-tuning.png", "time-private-tuning.svg"} {
+		if _, err := os.Stat(filepath.Join(outDir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestReportBenchPeer writes a peer comparison's records with the bench's record builder, reads them back
+// through the results layout and renders them: the page is the speed comparison with PyTorch, its table holds
+// the median over rounds of PyTorch's seconds ÷ the project's, and the figure is drawn.
+func TestReportBenchPeer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), benchPeerExperiment)
+	prov := experiments.Provenance{Backend: backend.DefaultConfig, GoVersion: "go1.26", GitCommit: "feedc0de12345678", Host: "h"}
+	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	// Project seconds per step over three rounds against PyTorch's 0.09 s: ratios 1.8, 1.5 and 0.9.
+	for round, s := range []float64{0.05, 0.06, 0.10} {
+		m := bench.Measurement{Kind: bench.FinetuneFrozen, Preset: "tiny", Backend: backend.DefaultConfig, Params: 422018, Batch: 32,
+			Steps: 5, StepSeconds: s, MeanStepSeconds: s, ExPerSec: 32 / s, GFLOPS: 3.5}
+		peer := bench.PeerResult{Kind: bench.FinetuneFrozen, Batch: 32, Steps: 5, StepSeconds: 0.09, MeanStepSeconds: 0.09,
+			ExPerSec: 32 / 0.09, Params: 422018, Threads: 2}
+		e := benchEntry{M: m, Round: round + 1, Peer: &peer, PeerInfo: &bench.PeerInfo{Torch: "2.3.0", Threads: 2}, Ratio: bench.Ratio(m, peer)}
+		if err := results.Write(dir, benchRecord(benchPeerExperiment, e, start, time.Second, prov)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outDir := filepath.Join(t.TempDir(), "report")
+	cmd := newReportCmd(&globals{})
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs([]string{dir, "-o", outDir})
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "speed-vs-pytorch         drawn") {
+		t.Errorf("output does not list the drawn speed figure:\n%s", out.String())
+	}
+	md, err := os.ReadFile(filepath.Join(outDir, "index.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Speed against PyTorch on the same CPU", "| finetune_frozen | tiny | 3 | 0.0600 | 0.0900 |",
+		"| 1.50× [0.90–1.80×] | ≥ 1.5× | met | 2.3.0 | 2 |", "git commit: feedc0de1234 (3 runs)"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("index.md lacks %q:\n%s", want, md)
+		}
+	}
+	for _, f := range []string{"speed-vs-pytorch.png", "speed-vs-pytorch.svg", "speed-vs-pytorch.csv", "index.html"} {
 		if _, err := os.Stat(filepath.Join(outDir, f)); err != nil {
 			t.Error(err)
 		}
