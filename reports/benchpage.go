@@ -383,11 +383,11 @@ func benchDescription(peer, local []results.Record) string {
 		for _, r := range peer {
 			rounds = max(rounds, paramInt(r.Params[benchParamRound]))
 		}
-		fmt.Fprintf(&b, "Measured by `cyphertalk bench --peer`: in each of %d rounds the project's steps of the %s preset "+
+		fmt.Fprintf(&b, "Measured by cyphertalk bench --peer: in each of %d rounds the project's steps of the %s preset "+
 			"are timed, then the PyTorch model of the same preset (scripts/peer/bench.py) with inputs of the same shapes, in the same "+
 			"process tree on the same CPU.", rounds, joinAnd(presets))
 	} else {
-		fmt.Fprintf(&b, "Measured by `cyphertalk bench` on the %s preset.", joinAnd(presets))
+		fmt.Fprintf(&b, "Measured by cyphertalk bench on the %s preset.", joinAnd(presets))
 	}
 	if steps != "" {
 		fmt.Fprintf(&b, " Seconds per step are the median over %s timed steps, after an untimed compiling warm-up.", steps)
