@@ -127,6 +127,10 @@ type Options struct {
 	// Legacy accepts an entry written before this package kept manifests (nil error: it is complete); the entry
 	// then gets a manifest of its current files, in place. nil: such an entry is corrupt.
 	Legacy func(dir string) error
+	// Shipped lists read-only directories laid out like a cache (<dir>/<kind>/<name>-<key>/) that may hold a
+	// finished copy of the entry, e.g. a checkpoint committed with the source. On a miss, a copy whose manifest
+	// is this key's and whose files match it is copied into the cache instead of building.
+	Shipped []string
 }
 
 // Entry is an opened (verified) or freshly built entry.
@@ -134,6 +138,7 @@ type Entry struct {
 	Dir      string
 	Built    bool // built by this call, not found in the cache
 	Migrated bool // a legacy entry that was given a manifest by this call
+	Shipped  string // the shipped copy this call copied in (see Options.Shipped); "" otherwise
 	Manifest Manifest
 }
 
@@ -202,6 +207,17 @@ func (c *Cache) GetOrBuild(ctx stdctx.Context, k Key, opts Options, build BuildF
 	}
 	if err := os.MkdirAll(buildDir, 0o755); err != nil {
 		return nil, fmt.Errorf("recipe cache: %w", err)
+	}
+	if src, m := c.findShipped(opts.Shipped, k.Kind, base, hash); src != "" {
+		if err := copyEntry(src, buildDir, m); err != nil {
+			return nil, fmt.Errorf("recipe cache: copying the shipped entry %s: %w", src, err)
+		}
+		if err := os.Rename(buildDir, final); err != nil {
+			return nil, fmt.Errorf("recipe cache: moving the shipped entry into %s: %w", final, err)
+		}
+		syncDir(filepath.Dir(final))
+		c.log().Info("cache entry copied from a shipped copy", "from", src, "dir", final)
+		return &Entry{Dir: final, Shipped: src, Manifest: *m}, nil
 	}
 	if err := build(ctx, buildDir); err != nil {
 		if !opts.Resume {
@@ -274,6 +290,71 @@ func (c *Cache) open(final string, k Key, hash string, opts Options, locked bool
 	}
 	c.moveAside(final, err.Error())
 	return nil, nil
+}
+
+// findShipped returns the first shipped copy of the entry that verifies against hash, with its manifest; a copy
+// that exists but does not verify is reported and skipped.
+func (c *Cache) findShipped(roots []string, kind, base, hash string) (string, *Manifest) {
+	for _, root := range roots {
+		dir := filepath.Join(root, kind, base)
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		m, err := verify(dir, hash)
+		if err != nil {
+			c.log().Warn("shipped cache entry does not match its recipe; not used", "dir", dir, "reason", err)
+			continue
+		}
+		return dir, m
+	}
+	return "", nil
+}
+
+// copyEntry copies the manifest's files and the manifest from src into dst (emptied first), checking each copy
+// against the manifest's SHA-256.
+func copyEntry(src, dst string, m *Manifest) error {
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	for name := range m.Files {
+		if err := copyFile(filepath.Join(src, filepath.FromSlash(name)), filepath.Join(dst, filepath.FromSlash(name))); err != nil {
+			return err
+		}
+	}
+	if err := copyFile(filepath.Join(src, ManifestFile), filepath.Join(dst, ManifestFile)); err != nil {
+		return err
+	}
+	if _, err := verify(dst, m.Key); err != nil {
+		return fmt.Errorf("the copy does not verify: %w", err)
+	}
+	return nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // moveAside renames a bad entry to .<base>.corrupt beside it (replacing an older one), or removes it.

@@ -311,3 +311,43 @@ func TestNoCacheDirBuildsEachTime(t *testing.T) {
 		t.Fatalf("dirs %s %s, %d builds", a.Dir, b.Dir, calls.Load())
 	}
 }
+
+// TestShippedEntryCopiedNotBuilt: a shipped copy of the entry (as committed with the source) is copied into the
+// cache instead of building; a shipped copy of another recipe, or one with a changed file, is not used.
+func TestShippedEntryCopiedNotBuilt(t *testing.T) {
+	k := Key{Kind: "pretrain", Name: "nano", Version: "v", Recipe: recipe{Steps: 3, Seed: 1}}
+	other := Key{Kind: "pretrain", Name: "nano", Version: "v", Recipe: recipe{Steps: 4, Seed: 1}}
+	// Build the shipped copy in a cache of its own: that is how a shipped entry is made.
+	shipped := t.TempDir()
+	var calls atomic.Int32
+	src, err := New(shipped, quiet()).GetOrBuild(stdctx.Background(), k, Options{}, writer(&calls, "shipped"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(t.TempDir(), quiet())
+	e, err := c.GetOrBuild(stdctx.Background(), k, Options{Shipped: []string{t.TempDir(), shipped}}, writer(&calls, "built"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Built || e.Shipped != src.Dir || calls.Load() != 1 {
+		t.Fatalf("entry built=%v shipped=%q after %d builds; want the shipped copy %s, no build", e.Built, e.Shipped, calls.Load(), src.Dir)
+	}
+	if b, _ := os.ReadFile(filepath.Join(e.Dir, "model.bin")); string(b) != "weights shipped" {
+		t.Fatalf("cache holds %q, want the shipped weights", b)
+	}
+	// Reopening finds it in the cache.
+	if e, err = c.GetOrBuild(stdctx.Background(), k, Options{}, writer(&calls, "built")); err != nil || e.Built || e.Shipped != "" {
+		t.Fatalf("reopened: %+v, %v", e, err)
+	}
+	// Another recipe does not take it (its directory name differs), and a tampered copy is refused.
+	if e, err = New(t.TempDir(), quiet()).GetOrBuild(stdctx.Background(), other, Options{Shipped: []string{shipped}}, writer(&calls, "other")); err != nil || !e.Built {
+		t.Fatalf("other recipe: %+v, %v; want a build", e, err)
+	}
+	if err := os.WriteFile(filepath.Join(src.Dir, "model.bin"), []byte("tampered"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, err = New(t.TempDir(), quiet()).GetOrBuild(stdctx.Background(), k, Options{Shipped: []string{shipped}}, writer(&calls, "rebuilt"))
+	if err != nil || !e.Built || e.Shipped != "" {
+		t.Fatalf("tampered shipped copy: %+v, %v; want a build", e, err)
+	}
+}

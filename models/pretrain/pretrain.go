@@ -92,6 +92,10 @@ type Result struct {
 // Options are the run-time settings that do not change the checkpoint.
 type Options struct {
 	CacheDir string
+	// Shipped lists directories laid out like a cache that may hold this recipe's finished checkpoint (committed
+	// with the source so that `make reproduce` need not pre-train); nil means ShippedDirs(). A shipped entry is
+	// used only if its manifest names exactly this recipe, corpus and vocabulary and its files match.
+	Shipped  []string
 	Progress bool
 	// CheckpointEvery saves the weights every so many steps (0 = 100) so an interrupted run resumes there.
 	CheckpointEvery int
@@ -120,7 +124,11 @@ func Run(ctx stdctx.Context, dataDir string, tok *wordpiece.Tokenizer, cfg Confi
 		return nil, err
 	}
 	var built *Result
-	entry, err := cache.GetOrBuild(ctx, key, recipecache.Options{Resume: true, Legacy: legacyEntry},
+	shipped := opts.Shipped
+	if shipped == nil {
+		shipped = ShippedDirs()
+	}
+	entry, err := cache.GetOrBuild(ctx, key, recipecache.Options{Resume: true, Legacy: legacyEntry, Shipped: shipped},
 		func(ctx stdctx.Context, dir string) error {
 			built, err = pretrainInto(ctx, dir, final, preset, corpus, tok, cfg, opts)
 			return err
@@ -137,8 +145,25 @@ func Run(ctx stdctx.Context, dataDir string, tok *wordpiece.Tokenizer, cfg Confi
 		return nil, fmt.Errorf("cached pre-training in %s: %w", entry.Dir, err)
 	}
 	r.Path, r.Cached = filepath.Join(entry.Dir, "model.bin"), true
-	slog.Info("pre-trained model found in cache", "path", r.Path)
+	if entry.Shipped != "" {
+		slog.Info("pre-trained model copied from the shipped checkpoint", "from", entry.Shipped, "path", r.Path)
+	} else {
+		slog.Info("pre-trained model found in cache", "path", r.Path)
+	}
 	return r, nil
+}
+
+// ShippedEnv names the environment variable listing shipped-checkpoint directories (separated by the OS's list
+// separator); unset, the directory "checkpoints" (relative to the working directory, i.e. the repository root for
+// make targets) is looked in.
+const ShippedEnv = "CYPHERTALK_CHECKPOINTS"
+
+// ShippedDirs returns the directories Run looks in for a shipped checkpoint when Options.Shipped is nil.
+func ShippedDirs() []string {
+	if v, ok := os.LookupEnv(ShippedEnv); ok {
+		return filepath.SplitList(v)
+	}
+	return []string{"checkpoints"}
 }
 
 // readResult reads an entry's result.json.

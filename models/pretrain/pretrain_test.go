@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"slices"
 	"path/filepath"
 	"testing"
 
@@ -262,5 +263,45 @@ func TestResumeFromCheckpoint(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(cache, "pretrain", "*", "partial.*")); len(left) != 0 {
 		t.Fatalf("checkpoint files left after completion: %v", left)
+	}
+}
+
+// TestShippedCheckpointUsed: a run whose recipe has a shipped checkpoint (a cache folder committed with the
+// source) copies it instead of pre-training; the shipped folder of another seed is not used.
+func TestShippedCheckpointUsed(t *testing.T) {
+	dir, tok := smallDataDir(t, 2000)
+	cfg := DefaultConfig("nano")
+	cfg.Steps, cfg.WarmupSteps, cfg.PublicTasks, cfg.TableInit = 4, 1, nil, "random"
+	shipped := t.TempDir()
+	made, err := Run(context.Background(), dir, tok, cfg, Options{CacheDir: shipped, Shipped: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	opts := Options{CacheDir: t.TempDir(), Shipped: []string{shipped}, onStep: func(int) { steps++ }}
+	got, err := Run(context.Background(), dir, tok, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != 0 || !got.Cached || got.HeldOutLoss != made.HeldOutLoss {
+		t.Fatalf("with a shipped checkpoint: %d steps run, cached %v, held-out %v (shipped %v)", steps, got.Cached, got.HeldOutLoss, made.HeldOutLoss)
+	}
+	a, _, err := models.Load(made.Path, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := models.Load(got.Path, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.TokenTable(), b.TokenTable()) {
+		t.Fatal("the copied checkpoint differs from the shipped one")
+	}
+	cfg.Seed = 2
+	if _, err := Run(context.Background(), dir, tok, cfg, opts); err != nil {
+		t.Fatal(err)
+	}
+	if steps == 0 {
+		t.Fatal("another seed used the shipped checkpoint of seed 1")
 	}
 }
