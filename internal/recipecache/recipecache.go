@@ -136,8 +136,8 @@ type Options struct {
 // Entry is an opened (verified) or freshly built entry.
 type Entry struct {
 	Dir      string
-	Built    bool // built by this call, not found in the cache
-	Migrated bool // a legacy entry that was given a manifest by this call
+	Built    bool   // built by this call, not found in the cache
+	Migrated bool   // a legacy entry that was given a manifest by this call
 	Shipped  string // the shipped copy this call copied in (see Options.Shipped); "" otherwise
 	Manifest Manifest
 }

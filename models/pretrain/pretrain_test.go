@@ -7,8 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"slices"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/cyphertalk/cyphertalk-go/datasets"
