@@ -139,6 +139,7 @@ var (
 	fakeDXText    = &fakeMethod{name: "dx-text", params: func() any { return &dpParams{} }}
 	fakeHECKKS    = &fakeMethod{name: "he-ckks", params: func() any { return &cryptoParams{} }}
 	fakeMPC2PC    = &fakeMethod{name: "mpc-2pc", params: func() any { return &cryptoParams{} }}
+	fakeBOW       = &fakeMethod{name: "bow", params: func() any { return &struct{}{} }}
 	fake          = &fakeMethod{name: "fake", params: func() any { return &fakeParams{} }, check: func(p any) error {
 		fp := p.(*fakeParams)
 		if fp.Sigma < 0 || math.IsNaN(fp.Sigma) {
@@ -164,4 +165,5 @@ func init() {
 	method.Register(fakeDXText)
 	method.Register(fakeHECKKS)
 	method.Register(fakeMPC2PC)
+	method.Register(fakeBOW)
 }
