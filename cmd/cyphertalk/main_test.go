@@ -112,3 +112,27 @@ func TestFinetuneCustomData(t *testing.T) {
 		t.Errorf("a wrong column name should list the file's columns: %v", err)
 	}
 }
+
+// TestPretrainShip: `pretrain --ship DIR` copies the checkpoint's cache entry under DIR/pretrain/, and a fresh
+// cache given DIR as $CYPHERTALK_CHECKPOINTS copies it instead of pre-training again.
+func TestPretrainShip(t *testing.T) {
+	d := dataDir(t)
+	ship := t.TempDir()
+	args := []string{"--data", d, "pretrain", "--preset", "nano", "--steps", "2", "--table-init", "random",
+		"--public-tasks", "", "--pair-objective=false"}
+	out, err := run(t, append([]string{"--cache", t.TempDir()}, append(args, "--ship", ship)...)...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "checkpoint (trained)") || !strings.Contains(out, "shipped: "+filepath.Join(ship, "pretrain", "nano-")) {
+		t.Fatalf("first run:\n%s", out)
+	}
+	t.Setenv("CYPHERTALK_CHECKPOINTS", ship)
+	out, err = run(t, append([]string{"--cache", t.TempDir()}, args...)...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "checkpoint (cached)") {
+		t.Fatalf("with the shipped checkpoint, want it copied, not trained:\n%s", out)
+	}
+}
