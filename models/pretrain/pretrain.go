@@ -47,7 +47,7 @@ type Config struct {
 
 // DefaultConfig is the recipe `make reproduce` uses.
 func DefaultConfig(preset string) Config {
-	return Config{Preset: preset, Steps: 600, LearningRate: 1e-3, WarmupSteps: 60, Seed: 1, MaskProb: 0.15,
+	return Config{Preset: preset, Steps: 4000, LearningRate: 1e-3, WarmupSteps: 60, Seed: 1, MaskProb: 0.15,
 		PublicTasks: []string{"sst2", "qqp"}, TableInit: "ppmi", TableStd: 0.04, PairObjective: true, HeldOut: 0.02}
 }
 
