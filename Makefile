@@ -66,8 +66,9 @@ data: build
 pretrain: data
 	$(BIN) pretrain --preset $(PRESET)
 
-# The paper's figures from real runs: the embedded paper spec (pre-trains the tiny model once, cached; resumable:
-# results/paper/*.parquet), then the figures and tables in out/paper/index.html (index.md beside it).
+# The paper's figures from real runs: the embedded paper spec at two seeds (the tiny base model comes from
+# checkpoints/ into the cache, or is pre-trained once if the data differ; resumable: results/paper/*.parquet), then
+# the figures and tables in out/paper/index.html (index.md beside it).
 reproduce: paper
 
 paper: data
