@@ -1,6 +1,7 @@
 // Package reports owns the rendering of an experiment's results (docs/design.md §6): the figures of
-// figureTable (time-preprocessing, time-private-tuning, time-private-inference, opts2 for every task present and,
-// when runs were attacked, privacy-utility) as PNG and SVG drawn with gonum/plot; tables of mean ± sd over seeds
+// figureTable (time-preprocessing, time-private-tuning, time-private-inference, opts2 for every task present —
+// or, when no run shakes with a single operator setting, accuracy by method — and, when runs were attacked,
+// privacy-utility) as PNG and SVG drawn with gonum/plot; tables of mean ± sd over seeds
 // as CSV, Markdown and HTML; and index.html with index.md (and the same Markdown as README.md, which code hosts
 // show for a folder) that show every figure with one sentence, written from the data, on what it shows, the
 // experiment's description and which records produced the page. Missing data never fails a report: the figure
@@ -87,6 +88,9 @@ type figureDef struct {
 	title func(task string, opts Options) string
 	// leftOut, when set and it returns a reason, leaves the figure out of the report; the index says why.
 	leftOut func(settings []*setting) string
+	// alternative marks a figure drawn in place of another: left out, it is not listed among the missing data,
+	// since the other figure shows the same results.
+	alternative bool
 	// build draws the figure: it returns the figure, its one-sentence caption and, for a placeholder, what
 	// the results lack.
 	build func(settings []*setting, task, title string, opts Options) (figure, string, string)
@@ -112,8 +116,27 @@ var figureTable = []figureDef{
 		title: func(task string, opts Options) string {
 			return fmt.Sprintf("%s %s against operator setting", taskTitle(task), headlineMetric(task, opts.Metric))
 		},
+		leftOut: func(settings []*setting) string {
+			if !slices.ContainsFunc(settings, func(s *setting) bool { return s.Tags["operator"] != "" }) {
+				return "no shaking runs: see accuracy by method"
+			}
+			return ""
+		},
 		build: func(settings []*setting, task, title string, opts Options) (figure, string, string) {
 			return opts2Figure(settings, task, title, opts.Metric)
+		}},
+	{name: "accuracy", perTask: true, alternative: true,
+		title: func(task string, opts Options) string {
+			return fmt.Sprintf("%s dev %s by method", taskTitle(task), headlineMetric(task, opts.Metric))
+		},
+		leftOut: func(settings []*setting) string {
+			if slices.ContainsFunc(settings, hasSingleOperator) {
+				return "accuracy by operator setting instead: opts2"
+			}
+			return ""
+		},
+		build: func(settings []*setting, task, title string, opts Options) (figure, string, string) {
+			return accuracyFigure(settings, task, title, opts.Metric)
 		}},
 	{name: "privacy-utility", title: constTitle("Privacy against utility"),
 		leftOut: func(settings []*setting) string {
@@ -160,7 +183,9 @@ func Render(records []results.Record, outDir string, opts Options) (*Index, erro
 	for _, def := range figureTable {
 		if def.leftOut != nil {
 			if why := def.leftOut(settings); why != "" {
-				idx.Missing = append(idx.Missing, def.name+": "+why)
+				if !def.alternative {
+					idx.Missing = append(idx.Missing, def.name+": "+why)
+				}
 				continue
 			}
 		}
