@@ -2,12 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cyphertalk/cyphertalk-go/internal/atomicfile"
+	"github.com/cyphertalk/cyphertalk-go/internal/recipecache"
 	"github.com/cyphertalk/cyphertalk-go/models/pretrain"
 )
 
@@ -53,10 +52,9 @@ func newPretrainCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(out, "steps %d, %.0f s; held-out MLM loss %.3f nats (unigram baseline %.3f)\n",
 				res.Steps, res.Seconds, res.HeldOutLoss, res.UnigramLoss)
 			if ship != "" {
-				entry := filepath.Dir(res.Path)
-				dst := filepath.Join(ship, "pretrain", filepath.Base(entry))
-				if err := copyDir(entry, dst); err != nil {
-					return fmt.Errorf("shipping the checkpoint: %w", err)
+				dst, err := recipecache.Ship(filepath.Dir(res.Path), ship)
+				if err != nil {
+					return err
 				}
 				fmt.Fprintf(out, "shipped: %s (pre-training with this recipe, corpus and vocabulary copies it instead of training)\n", dst)
 			}
@@ -68,28 +66,4 @@ func newPretrainCmd(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&cfg.Steps, "steps", cfg.Steps, "masked-LM pre-training steps (same as --pretrain-steps)")
 	cmd.Flags().StringVar(&ship, "ship", "", "also copy the checkpoint's cache entry under `DIR`/pretrain/ (e.g. checkpoints, which runs look in: $"+pretrain.ShippedEnv+")")
 	return cmd
-}
-
-// copyDir copies the regular files of src into dst (created; files there are replaced).
-func copyDir(src, dst string) error {
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if !e.Type().IsRegular() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			return err
-		}
-		if err := atomicfile.Write(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }

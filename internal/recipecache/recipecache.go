@@ -310,6 +310,27 @@ func (c *Cache) findShipped(roots []string, kind, base, hash string) (string, *M
 	return "", nil
 }
 
+// Ship copies the finished entry at entryDir (verified against its own manifest first) under root, at the place
+// Options.Shipped looks for it: root/<kind>/<entry name>. It returns that directory.
+func Ship(entryDir, root string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(entryDir, ManifestFile))
+	if err != nil {
+		return "", fmt.Errorf("recipe cache: shipping %s: %w", entryDir, err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return "", fmt.Errorf("recipe cache: shipping %s: %s: %w", entryDir, ManifestFile, err)
+	}
+	if _, err := verify(entryDir, m.Key); err != nil {
+		return "", fmt.Errorf("recipe cache: shipping %s: %w", entryDir, err)
+	}
+	dst := filepath.Join(root, m.Kind, filepath.Base(entryDir))
+	if err := copyEntry(entryDir, dst, &m); err != nil {
+		return "", fmt.Errorf("recipe cache: shipping %s: %w", entryDir, err)
+	}
+	return dst, nil
+}
+
 // copyEntry copies the manifest's files and the manifest from src into dst (emptied first), checking each copy
 // against the manifest's SHA-256.
 func copyEntry(src, dst string, m *Manifest) error {

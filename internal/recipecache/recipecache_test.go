@@ -351,3 +351,32 @@ func TestShippedEntryCopiedNotBuilt(t *testing.T) {
 		t.Fatalf("tampered shipped copy: %+v, %v; want a build", e, err)
 	}
 }
+
+// TestShipCopiesAVerifiedEntry: Ship puts a copy where Options.Shipped finds it, and refuses an entry whose files
+// no longer match its manifest.
+func TestShipCopiesAVerifiedEntry(t *testing.T) {
+	k := Key{Kind: "pretrain", Name: "nano", Version: "v", Recipe: recipe{Steps: 5, Seed: 1}}
+	var calls atomic.Int32
+	e, err := New(t.TempDir(), quiet()).GetOrBuild(stdctx.Background(), k, Options{}, writer(&calls, "made"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	dst, err := Ship(e.Dir, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, "pretrain", filepath.Base(e.Dir)); dst != want {
+		t.Fatalf("shipped to %s, want %s", dst, want)
+	}
+	got, err := New(t.TempDir(), quiet()).GetOrBuild(stdctx.Background(), k, Options{Shipped: []string{root}}, writer(&calls, "built"))
+	if err != nil || got.Shipped != dst || calls.Load() != 1 {
+		t.Fatalf("using the shipped copy: %+v, %v, %d builds", got, err, calls.Load())
+	}
+	if err := os.WriteFile(filepath.Join(e.Dir, "model.bin"), []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Ship(e.Dir, t.TempDir()); err == nil || !strings.Contains(err.Error(), "model.bin") {
+		t.Fatalf("shipping a changed entry: err = %v, want one naming model.bin", err)
+	}
+}
