@@ -19,12 +19,21 @@ const parallelMinElements = 1 << 15
 
 // parallelRanges calls fn on [lo, hi) pieces covering [0, n), concurrently when n is large.
 func parallelRanges(n int, fn func(lo, hi int)) {
-	workers := runtime.GOMAXPROCS(0)
-	if n < parallelMinElements || workers <= 1 {
+	if n < parallelMinElements {
 		fn(0, n)
 		return
 	}
-	pieces := min(workers, n/(parallelMinElements/2))
+	splitRanges(n, n/(parallelMinElements/2), fn)
+}
+
+// splitRanges calls fn on at most min(pieces, GOMAXPROCS) equal pieces of [0, n), the first on the calling
+// goroutine, and waits for all of them.
+func splitRanges(n, pieces int, fn func(lo, hi int)) {
+	pieces = min(pieces, runtime.GOMAXPROCS(0), n)
+	if pieces <= 1 {
+		fn(0, n)
+		return
+	}
 	step := (n + pieces - 1) / pieces
 	var wg sync.WaitGroup
 	for lo := step; lo < n; lo += step {

@@ -1,9 +1,6 @@
 package simplego
 
 import (
-	"runtime"
-	"sync"
-
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 )
@@ -91,22 +88,11 @@ func execReduceFastF32(opType backends.OpType, operand, output *Buffer, reduceAx
 
 // parallelRows splits n items of cost each over goroutines when n·cost is large.
 func parallelRows(n, cost int, fn func(lo, hi int)) {
-	if n*cost < 1<<16 || n < 2 {
+	if n*cost < 1<<16 {
 		fn(0, n)
 		return
 	}
-	pieces := min(runtime.GOMAXPROCS(0), n)
-	step := (n + pieces - 1) / pieces
-	var wg sync.WaitGroup
-	for lo := step; lo < n; lo += step {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, min(n, lo+step))
-		}()
-	}
-	fn(0, min(n, step))
-	wg.Wait()
+	splitRanges(n, n, fn)
 }
 
 // sumRowF32 sums with eight independent accumulators (a single running sum is bound by the add latency).
