@@ -87,11 +87,7 @@ func refDotGeneral(l, r []float32, ld, rd []int, lc, lb, rc, rb []int) ([]float3
 		var sum float64
 		cIdx := make([]int, len(cDims))
 		for n := range size(cDims) {
-			rem := n
-			for i := len(cDims) - 1; i >= 0; i-- {
-				cIdx[i] = rem % cDims[i]
-				rem /= cDims[i]
-			}
+			unravel(n, cDims, cIdx)
 			lo, ro := lOff, rOff
 			for i := range cDims {
 				lo += cIdx[i] * ls[lc[i]]
@@ -207,11 +203,7 @@ func TestBroadcastingBinaryOpsMatchDefinition(t *testing.T) {
 			got := tensors.MustCopyFlatData[float32](MustExecOnce(b, op.f, l, r))
 			idx := make([]int, len(outDims))
 			for o := range got {
-				rem := o
-				for i := len(outDims) - 1; i >= 0; i-- {
-					idx[i] = rem % outDims[i]
-					rem /= outDims[i]
-				}
+				unravel(o, outDims, idx)
 				if want := op.ref(ld[index(c.lhs, idx)], rd[index(c.rhs, idx)]); got[o] != want {
 					t.Fatalf("%s %v with %v: element %d = %v, want %v", op.name, c.lhs, c.rhs, o, got[o], want)
 				}
@@ -251,11 +243,7 @@ func TestReductionsMatchDefinition(t *testing.T) {
 		}
 		idx := make([]int, len(dims))
 		for flat, v := range xd {
-			rem := flat
-			for i := len(dims) - 1; i >= 0; i-- {
-				idx[i] = rem % dims[i]
-				rem /= dims[i]
-			}
+			unravel(flat, dims, idx)
 			o := 0
 			for a, d := range dims {
 				if !reduced[a] {
@@ -415,11 +403,7 @@ func TestTransposeMatchesDefinition(t *testing.T) {
 		}
 		idx := make([]int, len(perm))
 		for o, v := range got {
-			rem := o
-			for i := len(outDims) - 1; i >= 0; i-- {
-				idx[i] = rem % outDims[i]
-				rem /= outDims[i]
-			}
+			unravel(o, outDims, idx)
 			src := make([]int, len(dims))
 			for i, p := range perm {
 				src[p] = idx[i]
@@ -510,5 +494,13 @@ func TestLargeReductionsMatchDefinition(t *testing.T) {
 	maxLast = tensors.MustCopyFlatData[float32](MustExecOnce(b, func(x *Node) *Node { return ReduceMax(x, 1) }, withNaN))
 	if !math.IsNaN(float64(maxLast[5])) || math.IsNaN(float64(maxLast[4])) {
 		t.Fatalf("ReduceMax with a NaN in row 5: %v (row 4: %v), want NaN only in row 5", maxLast[5], maxLast[4])
+	}
+}
+
+// unravel writes the row-major index of flat position flat in a tensor of dims into idx.
+func unravel(flat int, dims, idx []int) {
+	for i := len(dims) - 1; i >= 0; i-- {
+		idx[i] = flat % dims[i]
+		flat /= dims[i]
 	}
 }
