@@ -300,11 +300,7 @@ func TestBroadcastToDimsMatchesDefinition(t *testing.T) {
 		got := tensors.MustCopyFlatData[float32](MustExecOnce(b, func(x *Node) *Node { return BroadcastToDims(x, c.to...) }, x))
 		idx := make([]int, len(c.to))
 		for o, v := range got {
-			rem := o
-			for i := len(c.to) - 1; i >= 0; i-- {
-				idx[i] = rem % c.to[i]
-				rem /= c.to[i]
-			}
+			unravel(o, c.to, idx)
 			src := 0
 			for i, d := range c.from {
 				src = src*d + min(idx[i], d-1)
