@@ -222,7 +222,7 @@ func execDotGeneral(backend *Backend, node *Node, inputs []*Buffer, _ []bool) (*
 	dtype := lhs.shape.DType
 	output := backend.getBufferForShape(outputShape)
 	if usePackedF32(dtype) { // CypherTalk-Go patch: dotgeneral_packed.go (writes every element: no zeroing)
-		execDotGeneralPackedF32(backend, lhs, rhs, params, output)
+		execDotGeneralPackedF32(lhs, rhs, params, output)
 		return output, nil
 	}
 	output.Zeros()

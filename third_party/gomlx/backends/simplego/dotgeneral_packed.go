@@ -22,7 +22,7 @@ const (
 	packedKC = 256
 	packedMC = 96   // multiple of packedMR
 	packedNC = 1024 // multiple of packedNR
-	// packedMinFlops is the work below which the packed path runs on one goroutine.
+	// packedMinParallelFlops is the work below which the packed path runs on one goroutine.
 	packedMinParallelFlops = 1 << 20
 )
 
@@ -93,8 +93,7 @@ func newDGView(dims, contractingAxes, batchAxes []int, data []float32) dgView {
 
 // execDotGeneralPackedF32 computes the DotGeneral into output ([batch, lhsCross, rhsCross]; every element is
 // written, so it need not be zeroed).
-func execDotGeneralPackedF32(backend *Backend, lhs, rhs *Buffer, params *dotGeneralNodeData, output *Buffer) {
-	_ = backend
+func execDotGeneralPackedF32(lhs, rhs *Buffer, params *dotGeneralNodeData, output *Buffer) {
 	B, M, N, K := params.batchSize, params.lhsCrossSize, params.rhsCrossSize, params.contractingSize
 	a := newDGView(lhs.shape.Dimensions, params.lhsContractingAxes, params.lhsBatchAxes, lhs.flat.([]float32))
 	b := newDGView(rhs.shape.Dimensions, params.rhsContractingAxes, params.rhsBatchAxes, rhs.flat.([]float32))

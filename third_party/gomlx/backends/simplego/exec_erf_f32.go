@@ -22,6 +22,6 @@ func erfF32(x float32) float32 {
 	return p / q
 }
 
-func erfF32Slice(_ *Backend, in, out []float32) {
+func erfF32Slice(in, out []float32) {
 	parallelRanges(len(in), func(lo, hi int) { erfF32Vec(in[lo:hi], out[lo:hi]) })
 }

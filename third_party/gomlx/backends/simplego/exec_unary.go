@@ -787,7 +787,7 @@ const unaryMinParallelizeChunk = 4096
 
 func execErfGeneric[T float32 | float64](backend *Backend, inputs, outputs []T) {
 	if in32, ok := any(inputs).([]float32); ok { // CypherTalk-Go patch: exec_erf_f32.go
-		erfF32Slice(backend, in32, any(outputs).([]float32))
+		erfF32Slice(in32, any(outputs).([]float32))
 		return
 	}
 	lenInputs := len(inputs)
